@@ -1,0 +1,42 @@
+"""The bot's exceptions, in one small tree.
+
+BotError
+ ├── ConfigError        the config file is missing, malformed or names something unknown
+ ├── ProfileError       a profile was refused; the message says which field and why
+ ├── SourceError        one source could not be read; the others still run
+ ├── StoreError         the database is unusable (e.g. a schema newer than this code)
+ ├── InputError         a file given on the command line is malformed (line number included)
+ └── DeliveryError      a digest could not be delivered; says whether to try again later
+"""
+
+
+class BotError(Exception):
+    """Base of every error the bot reports in one line instead of a traceback."""
+
+
+class ConfigError(BotError):
+    pass
+
+
+class ProfileError(BotError):
+    pass
+
+
+class SourceError(BotError):
+    pass
+
+
+class StoreError(BotError):
+    pass
+
+
+class InputError(BotError):
+    pass
+
+
+class DeliveryError(BotError):
+    """A digest could not be delivered. `temporary` says whether trying again later may succeed."""
+
+    def __init__(self, message: str, *, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary

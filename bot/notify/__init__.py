@@ -1,0 +1,6 @@
+"""Notifiers, one per channel behind one small interface; the local outbox is the default."""
+
+from bot.notify.base import Delivery, Notifier
+from bot.notify.outbox import OutboxNotifier
+
+__all__ = ["Delivery", "Notifier", "OutboxNotifier"]

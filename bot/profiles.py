@@ -1,0 +1,81 @@
+"""Checking a profile before it is stored: each refusal is one line naming the field and the fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ProfileError
+from bot.models import Profile
+
+SCHEDULES = ("daily", "weekly")
+MAX_TOP = 50
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def split_terms(values: Iterable[str]) -> list[str]:
+    """'a, b' and ['a', 'b'] both give ['a', 'b']: whitespace collapsed, duplicates (any case) dropped."""
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        for part in value.split(","):
+            term = " ".join(part.split())
+            if term and term.casefold() not in seen:
+                seen.add(term.casefold())
+                out.append(term)
+    return out
+
+
+def validate_profile(profile: Profile) -> Profile:
+    """The profile, normalised, or ProfileError saying what is wrong."""
+    if not _NAME.match(profile.name):
+        raise ProfileError(
+            f"invalid profile name {profile.name!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 64, starting with a letter or digit)"
+        )
+    profile = replace(
+        profile,
+        keywords=split_terms(profile.keywords),
+        exclude=split_terms(profile.exclude),
+        authors=split_terms(profile.authors),
+        likes=list(dict.fromkeys(i.strip() for i in profile.likes if i.strip())),
+        dislikes=list(dict.fromkeys(i.strip() for i in profile.dislikes if i.strip())),
+        email=(profile.email or "").strip() or None,
+        slack_channel=(profile.slack_channel or "").strip() or None,
+    )
+    if not (profile.keywords or profile.likes or profile.authors):
+        raise ProfileError(f"profile {profile.name!r} has no interests: give --keywords, --like or --author")
+    if both := {t.casefold() for t in profile.keywords} & {t.casefold() for t in profile.exclude}:
+        raise ProfileError(f"{', '.join(sorted(both))!r} is both a keyword and excluded")
+    if profile.email is not None:
+        profile = replace(profile, email=_checked_email(profile.email))
+    if profile.slack_channel is not None and not re.match(r"^[#@]?[\w.-]{1,80}$", profile.slack_channel):
+        raise ProfileError(
+            f"invalid Slack channel {profile.slack_channel!r}: give a name like #papers or an id like C0123456789"
+        )
+    try:
+        ZoneInfo(profile.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProfileError(f"unknown time zone {profile.tz!r}: use an IANA name such as Europe/Berlin or UTC") from None
+    if not _TIME.match(profile.send_at):
+        raise ProfileError(f"invalid time {profile.send_at!r}: use HH:MM on a 24-hour clock, e.g. 08:00")
+    if profile.schedule not in SCHEDULES:
+        raise ProfileError(f"invalid schedule {profile.schedule!r}: use {' or '.join(SCHEDULES)}")
+    if not 1 <= profile.top <= MAX_TOP:
+        raise ProfileError(f"invalid --top {profile.top}: a digest holds between 1 and {MAX_TOP} papers")
+    if not 0.0 <= profile.min_score < 1.0:
+        raise ProfileError(f"invalid --min-score {profile.min_score}: use a number from 0 up to (not including) 1")
+    return profile
+
+
+def _checked_email(address: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        # No DNS lookup: the bot must work offline, and a mail server answers for the mailbox anyway.
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ProfileError(f"invalid email {address!r}: {exc}") from None

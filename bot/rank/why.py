@@ -1,0 +1,40 @@
+"""Why a listing matched a profile: the phrases that weighed most, the liked paper it resembles, the author."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+MAX_TERMS = 3
+MIN_LIKE_SIMILARITY = 0.02  # below this a liked paper explains nothing
+_TITLE_CHARS = 70
+
+
+def explain(
+    profile_row: sp.csr_matrix,
+    doc_row: sp.csr_matrix,
+    feature_names: np.ndarray,
+    *,
+    liked_rows: sp.csr_matrix | None = None,
+    liked_titles: list[str] | None = None,
+    matched_authors: list[str] | None = None,
+) -> tuple[str, ...]:
+    reasons = [f"author: {name}" for name in matched_authors or []]
+    reasons += _terms(profile_row, doc_row, feature_names)
+    if liked_rows is not None and liked_titles:
+        sims = (liked_rows @ doc_row.T).toarray().ravel()
+        best = int(np.argmax(sims))
+        if sims[best] >= MIN_LIKE_SIMILARITY:
+            title = liked_titles[best]
+            reasons.append("like: " + (title if len(title) <= _TITLE_CHARS else title[: _TITLE_CHARS - 1] + "…"))
+    return tuple(reasons)
+
+
+def _terms(profile_row: sp.csr_matrix, doc_row: sp.csr_matrix, feature_names: np.ndarray) -> list[str]:
+    contribution = profile_row.multiply(doc_row).tocsr()
+    positive = contribution.data > 0
+    data, indices = contribution.data[positive], contribution.indices[positive]
+    strongest = [str(feature_names[indices[pos]]) for pos in np.argsort(-data)[: MAX_TERMS * 4]]
+    # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
+    covered = {word for term in strongest if " " in term for word in term.split()}
+    return [term for term in strongest if " " in term or term not in covered][:MAX_TERMS]

@@ -1,0 +1,460 @@
+"""Every SQL statement the bot runs. Other rooms hand in and get back dataclasses from `bot.models`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.errors import ProfileError, StoreError
+from bot.models import Digest, DigestItem, Listing, Profile
+from bot.store import schema
+from bot.store.schema import digest_items, digests, listings, profiles, sent_items, source_state
+
+_CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
+
+
+class _NothingLeft(Exception):
+    """Raised inside a transaction to roll it back when every candidate was already sent."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    new: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    last_fetch_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    last_new: int | None
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    id: int
+    profile: str
+    channel: str
+    period: str
+    state: str
+    items: int
+    attempts: int
+    last_error: str | None
+    receipt: str | None
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """An INSERT that supports ON CONFLICT, in the dialect of the connection (SQLite or PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")  # a second process waits instead of failing
+            cur.close()
+
+    return engine
+
+
+class Store:
+    """The database: listings, profiles, digests, what was sent, and each source's last fetch."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        try:
+            with self.engine.begin() as conn:
+                self.version = schema.migrate(conn)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open database {url}: {exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # listings -------------------------------------------------------------------------------
+
+    def upsert_listings(self, items: Iterable[Listing], *, now: datetime | None = None) -> UpsertCounts:
+        """Store new listings and enrich known ones, keeping the richest value of each field."""
+        now = now or _now()
+        incoming: dict[str, Listing] = {}
+        for item in items:  # the same paper twice in one batch is merged first
+            incoming[item.id] = _merge(incoming[item.id], item) if item.id in incoming else item
+        counts = {"new": 0, "updated": 0, "unchanged": 0}
+        with self.engine.begin() as conn:
+            existing = {row.id: _listing(row) for row in self._select_in(conn, listings, listings.c.id, incoming)}
+            for key, item in incoming.items():
+                old = existing.get(key)
+                merged = _merge(old, item) if old else item
+                if old is not None and merged == old:
+                    counts["unchanged"] += 1
+                    continue
+                counts["updated" if old else "new"] += 1
+                values = _listing_values(merged) | {"updated_at": now}
+                stmt = _insert(conn, listings).values(**values, first_seen=now)
+                conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        return UpsertCounts(**counts)
+
+    def listings(self, *, since: datetime | None = None, ids: Iterable[str] | None = None) -> list[Listing]:
+        """Stored listings, newest first; `since` filters on when the bot first saw them."""
+        with self.engine.connect() as conn:
+            if ids is not None:
+                rows = self._select_in(conn, listings, listings.c.id, list(ids))
+            else:
+                query = sa.select(listings).order_by(listings.c.first_seen.desc(), listings.c.id)
+                if since is not None:
+                    query = query.where(listings.c.first_seen >= since)
+                rows = conn.execute(query).all()
+        return [_listing(row) for row in rows]
+
+    def missing_listing_ids(self, ids: Iterable[str]) -> list[str]:
+        wanted = list(dict.fromkeys(ids))
+        with self.engine.connect() as conn:
+            found = {row.id for row in self._select_in(conn, listings, listings.c.id, wanted, columns=[listings.c.id])}
+        return [i for i in wanted if i not in found]
+
+    @staticmethod
+    def _select_in(
+        conn: Connection,
+        table: sa.Table,
+        column: sa.Column[Any],
+        values: Iterable[str],
+        columns: Sequence[Any] | None = None,
+    ) -> list[Any]:
+        values = list(values)
+        rows: list[Any] = []
+        for start in range(0, len(values), _CHUNK):
+            query = sa.select(*(columns or [table])).where(column.in_(values[start : start + _CHUNK]))
+            rows.extend(conn.execute(query).all())
+        return rows
+
+    # profiles -------------------------------------------------------------------------------
+
+    def add_profile(self, profile: Profile) -> Profile:
+        now = _now()
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    profiles.insert().values(**_profile_values(profile), created_at=now, updated_at=now)
+                )
+        except sa.exc.IntegrityError as exc:
+            raise ProfileError(f"profile {profile.name!r} already exists; change it with `bot profile edit`") from exc
+        return replace(profile, id=result.inserted_primary_key[0])
+
+    def save_profile(self, profile: Profile) -> Profile:
+        """Insert or replace the profile with this name."""
+        now = _now()
+        values = _profile_values(profile) | {"updated_at": now}
+        with self.engine.begin() as conn:
+            stmt = _insert(conn, profiles).values(**values, created_at=now)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+        return self.profile(profile.name)
+
+    def profile(self, name: str) -> Profile:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(profiles).where(profiles.c.name == name)).first()
+        if row is None:
+            raise ProfileError(f"no profile named {name!r} (see `bot profile list`)")
+        return _profile(row)
+
+    def profiles(self) -> list[Profile]:
+        with self.engine.connect() as conn:
+            return [_profile(row) for row in conn.execute(sa.select(profiles).order_by(profiles.c.name))]
+
+    def remove_profile(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(profiles.delete().where(profiles.c.name == name)).rowcount == 0:
+                raise ProfileError(f"no profile named {name!r} (see `bot profile list`)")
+
+    # digests --------------------------------------------------------------------------------
+
+    def sent_listing_ids(self, profile_id: int) -> set[str]:
+        with self.engine.connect() as conn:
+            query = sa.select(sent_items.c.listing_id).where(sent_items.c.profile_id == profile_id)
+            return set(conn.execute(query).scalars())
+
+    def existing_channels(self, profile_id: int, period: str) -> set[str]:
+        with self.engine.connect() as conn:
+            query = sa.select(digests.c.channel).where(digests.c.profile_id == profile_id, digests.c.period == period)
+            return set(conn.execute(query).scalars())
+
+    def create_digests(
+        self,
+        profile: Profile,
+        period: str,
+        items: Sequence[tuple[str, float, Sequence[str]]],
+        *,
+        message_id: str | None = None,
+        now: datetime | None = None,
+    ) -> list[int]:
+        """Create this period's digest on each of the profile's channels, all or nothing.
+
+        The listings are claimed in `sent_items` first; one already claimed (by an earlier digest, or
+        by another process a moment ago) is left out, so the database itself forbids a repeat.
+        Returns the ids of the digests created: none when they exist already or nothing is left.
+        """
+        now = now or _now()
+        try:
+            return self._create_digests(profile, period, items, message_id, now)
+        except _NothingLeft:
+            return []
+
+    def _create_digests(
+        self,
+        profile: Profile,
+        period: str,
+        items: Sequence[tuple[str, float, Sequence[str]]],
+        message_id: str | None,
+        now: datetime,
+    ) -> list[int]:
+        assert profile.id is not None
+        with self.engine.begin() as conn:
+            created = []
+            for channel in profile.channels:
+                stmt = _insert(conn, digests).values(
+                    profile_id=profile.id,
+                    channel=channel,
+                    period=period,
+                    state="pending",
+                    message_id=message_id if channel != "slack" else None,
+                    created_at=now,
+                )
+                stmt = stmt.on_conflict_do_nothing(index_elements=["profile_id", "channel", "period"])
+                digest_id = conn.execute(stmt.returning(digests.c.id)).scalar()
+                if digest_id is not None:
+                    created.append(digest_id)
+            if not created:
+                return []
+            claimed = set()
+            for listing_id, _score, _why in items:
+                stmt = _insert(conn, sent_items).values(
+                    profile_id=profile.id, listing_id=listing_id, period=period, sent_at=now
+                )
+                stmt = stmt.on_conflict_do_nothing(index_elements=["profile_id", "listing_id"])
+                if conn.execute(stmt.returning(sent_items.c.listing_id)).scalar() is not None:
+                    claimed.add(listing_id)
+            kept = [item for item in items if item[0] in claimed]
+            if not kept:
+                raise _NothingLeft  # roll the new digest rows back: an empty digest is not sent
+            conn.execute(
+                digest_items.insert(),
+                [
+                    {"digest_id": d, "position": pos, "listing_id": lid, "score": float(score), "why": list(why)}
+                    for d in created
+                    for pos, (lid, score, why) in enumerate(kept)
+                ],
+            )
+        return created
+
+    def pending_digests(self, *, profile: str | None = None) -> list[Digest]:
+        """Digests created but not yet delivered, oldest first, with their items and listings."""
+        with self.engine.connect() as conn:
+            query = (
+                sa.select(digests, profiles.c.name)
+                .join(profiles, profiles.c.id == digests.c.profile_id)
+                .where(digests.c.state == "pending")
+                .order_by(digests.c.id)
+            )
+            if profile is not None:
+                query = query.where(profiles.c.name == profile)
+            rows = conn.execute(query).all()
+            out = []
+            profile_cache: dict[int, Profile] = {}
+            for row in rows:
+                if row.profile_id not in profile_cache:
+                    prow = conn.execute(sa.select(profiles).where(profiles.c.id == row.profile_id)).one()
+                    profile_cache[row.profile_id] = _profile(prow)
+                item_rows = conn.execute(
+                    sa.select(digest_items.c.score, digest_items.c.why, listings)
+                    .join(listings, listings.c.id == digest_items.c.listing_id)
+                    .where(digest_items.c.digest_id == row.id)
+                    .order_by(digest_items.c.position)
+                ).all()
+                items = tuple(DigestItem(listing=_listing(r), score=r.score, why=tuple(r.why)) for r in item_rows)
+                out.append(
+                    Digest(
+                        id=row.id,
+                        profile=profile_cache[row.profile_id],
+                        channel=row.channel,
+                        period=row.period,
+                        items=items,
+                        message_id=row.message_id,
+                        created_at=row.created_at,
+                    )
+                )
+        return out
+
+    def mark_sent(self, digest_id: int, receipt: str, *, now: datetime | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                digests.update()
+                .where(digests.c.id == digest_id)
+                .values(
+                    state="sent",
+                    receipt=receipt,
+                    sent_at=now or _now(),
+                    attempts=digests.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    def record_failure(self, digest_id: int, error: str, *, temporary: bool) -> None:
+        """A failed attempt: a temporary failure leaves the digest pending for the next run."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                digests.update()
+                .where(digests.c.id == digest_id)
+                .values(state="pending" if temporary else "failed", last_error=error, attempts=digests.c.attempts + 1)
+            )
+
+    def digest_summaries(self) -> list[DigestSummary]:
+        with self.engine.connect() as conn:
+            count = (
+                sa.select(sa.func.count()).select_from(digest_items).where(digest_items.c.digest_id == digests.c.id)
+            ).scalar_subquery()
+            rows = conn.execute(
+                sa.select(digests, profiles.c.name.label("profile_name"), count.label("n_items"))
+                .join(profiles, profiles.c.id == digests.c.profile_id)
+                .order_by(digests.c.id)
+            ).all()
+        return [
+            DigestSummary(
+                id=r.id,
+                profile=r.profile_name,
+                channel=r.channel,
+                period=r.period,
+                state=r.state,
+                items=r.n_items,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                receipt=r.receipt,
+            )
+            for r in rows
+        ]
+
+    # sources --------------------------------------------------------------------------------
+
+    def record_fetch(
+        self, name: str, *, outcome: str, error: str | None = None, new: int = 0, now: datetime | None = None
+    ) -> None:
+        values = {"last_fetch_at": now or _now(), "last_outcome": outcome, "last_error": error, "last_new": new}
+        with self.engine.begin() as conn:
+            stmt = _insert(conn, source_state).values(name=name, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self.engine.connect() as conn:
+            return {r.name: SourceState(**r._mapping) for r in conn.execute(sa.select(source_state))}
+
+
+def _merge(old: Listing, new: Listing) -> Listing:
+    """Keep the richest value of each field: the longer text, the non-empty list, the larger vote count."""
+
+    def longer(a: str | None, b: str | None) -> str | None:
+        return b if len(b or "") > len(a or "") else a
+
+    return replace(
+        old,
+        title=old.title or new.title,
+        abstract=longer(old.abstract, new.abstract) or "",
+        authors=old.authors or new.authors,
+        categories=tuple(dict.fromkeys(old.categories + new.categories)),
+        url=old.url or new.url,
+        source=old.source or new.source,
+        published=old.published or new.published,
+        upvotes=max(old.upvotes, new.upvotes)
+        if old.upvotes is not None and new.upvotes is not None
+        else old.upvotes
+        if old.upvotes is not None
+        else new.upvotes,
+    )
+
+
+def _listing_values(item: Listing) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "abstract": item.abstract,
+        "authors": list(item.authors),
+        "categories": list(item.categories),
+        "url": item.url,
+        "source": item.source,
+        "published": item.published,
+        "upvotes": item.upvotes,
+    }
+
+
+def _listing(row: Any) -> Listing:
+    return Listing(
+        id=row.id,
+        title=row.title,
+        abstract=row.abstract,
+        authors=tuple(row.authors),
+        categories=tuple(row.categories),
+        url=row.url,
+        source=row.source,
+        published=row.published,
+        upvotes=row.upvotes,
+    )
+
+
+_PROFILE_FIELDS = (
+    "name",
+    "keywords",
+    "exclude",
+    "likes",
+    "dislikes",
+    "authors",
+    "email",
+    "slack_channel",
+    "top",
+    "min_score",
+    "schedule",
+    "send_at",
+    "tz",
+)
+
+
+def _profile_values(profile: Profile) -> dict[str, Any]:
+    return {f: getattr(profile, f) for f in _PROFILE_FIELDS}
+
+
+def _profile(row: Any) -> Profile:
+    values = {f: getattr(row, f) for f in _PROFILE_FIELDS}
+    for f in ("keywords", "exclude", "likes", "dislikes", "authors"):
+        values[f] = list(values[f])
+    return Profile(**values, id=row.id)

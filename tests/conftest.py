@@ -1,0 +1,70 @@
+"""Shared fixtures: a clean environment, a fresh store, the seed listings, a working directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import cli
+from bot.sources.seed_page import parse_seed_page
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_PAGE = ROOT / "seeds" / "hf-daily-papers-page.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a developer's own settings and secrets out of the tests."""
+    for name in list(os.environ):
+        if name.startswith(("BOT_", "SLACK_", "SMTP_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def seed_listings():
+    return parse_seed_page(SEED_PAGE.read_text(encoding="utf-8"), source="hf-daily-seed")
+
+
+CONFIG = """
+[store]
+url = "sqlite:///data/bot.db"
+
+[outbox]
+dir = "outbox"
+
+[[sources]]
+name = "hf-daily-seed"
+kind = "seed_page"
+path = "{seed}"
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory laid out like a checkout (config/bot.toml, data/, outbox/), made the working directory."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "bot.toml").write_text(CONFIG.format(seed=SEED_PAGE.as_posix()), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def bot():
+    """Run a `bot` command in-process, as a user would type it; returns click's Result."""
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli, list(args), prog_name="bot", catch_exceptions=False)
+
+    return run

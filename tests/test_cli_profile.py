@@ -1,0 +1,153 @@
+import json
+
+import pytest
+
+from bot.store import Store
+
+
+def stored_profiles(workdir):
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        return [p.name for p in store.profiles()]
+
+
+def test_add_list_show_edit_remove(workdir, bot):
+    result = bot(
+        "profile",
+        "add",
+        "decoding",
+        "--keywords",
+        "speculative decoding, draft model",
+        "--exclude",
+        "survey",
+        "--email",
+        "Me@Example.org",
+        "--slack-channel",
+        "#papers",
+        "--top",
+        "5",
+        "--at",
+        "07:30",
+        "--tz",
+        "Europe/Berlin",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added profile decoding: keywords speculative decoding, draft model" in result.output
+
+    listed = bot("profile", "list")
+    assert (
+        "decoding" in listed.output and "email, slack" in listed.output and "daily 07:30 Europe/Berlin" in listed.output
+    )
+
+    shown = json.loads(bot("profile", "show", "decoding", "--json").output)
+    assert shown["keywords"] == ["speculative decoding", "draft model"]
+    assert shown["exclude"] == ["survey"]
+    assert shown["email"] == "Me@example.org"  # the domain is case-insensitive and normalised
+    assert (shown["top"], shown["send_at"], shown["tz"]) == (5, "07:30", "Europe/Berlin")
+
+    assert "keywords:     speculative decoding, draft model" in bot("profile", "show", "decoding").output
+
+    edited = bot(
+        "profile", "edit", "decoding", "--keywords", "lookahead decoding", "--email", "", "--schedule", "weekly"
+    )
+    assert edited.exit_code == 0, edited.output
+    shown = json.loads(bot("profile", "show", "decoding", "--json").output)
+    assert shown["keywords"] == ["lookahead decoding"]
+    assert shown["email"] is None and shown["schedule"] == "weekly"
+    assert shown["exclude"] == ["survey"]  # options not given are kept
+
+    assert bot("profile", "remove", "decoding").exit_code == 0
+    assert "No profiles yet" in bot("profile", "list").output
+
+
+def test_profiles_take_their_defaults_from_the_config(workdir, bot):
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text() + "\n[digest]\ntop = 7\nmin_score = 0.2\n")
+    bot("profile", "add", "p", "--keywords", "x")
+    shown = json.loads(bot("profile", "show", "p", "--json").output)
+    assert (shown["top"], shown["min_score"]) == (7, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Error: profile 'p' has no interests: give --keywords, --like or --author"),
+        (["--keywords", " , "], "Error: profile 'p' has no interests: give --keywords, --like or --author"),
+        (["-k", "x", "--email", "not-an-address"], "Error: invalid email 'not-an-address': "),
+        (
+            ["-k", "x", "--tz", "Mars/Olympus"],
+            "Error: unknown time zone 'Mars/Olympus': use an IANA name such as Europe/Berlin or UTC",
+        ),
+        (["-k", "x", "--at", "25:00"], "Error: invalid time '25:00': use HH:MM on a 24-hour clock, e.g. 08:00"),
+        (["-k", "x", "--at", "8am"], "Error: invalid time '8am': use HH:MM on a 24-hour clock, e.g. 08:00"),
+        (["-k", "x", "--top", "0"], "Error: invalid --top 0: a digest holds between 1 and 50 papers"),
+        (
+            ["-k", "x", "--min-score", "1.5"],
+            "Error: invalid --min-score 1.5: use a number from 0 up to (not including) 1",
+        ),
+        (
+            ["-k", "x", "--like", "title:nope"],
+            "Error: unknown listing id(s) title:nope: see `bot listings` for the ids",
+        ),
+        (["-k", "x", "--slack-channel", "<!channel>"], "Error: invalid Slack channel '<!channel>'"),
+        (["-k", "survey", "--exclude", "Survey"], "Error: 'survey' is both a keyword and excluded"),
+    ],
+)
+def test_bad_profiles_are_refused_in_one_line_and_nothing_is_written(workdir, bot, args, message):
+    result = bot("profile", "add", "p", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
+    assert stored_profiles(workdir) == []
+
+
+def test_a_bad_name_and_a_second_profile_of_the_same_name_are_refused(workdir, bot):
+    assert bot("profile", "add", "../etc", "-k", "x").stderr.startswith("Error: invalid profile name '../etc'")
+    assert bot("profile", "add", "p", "-k", "x").exit_code == 0
+    again = bot("profile", "add", "p", "-k", "y")
+    assert (again.exit_code, again.stderr) == (
+        2,
+        "Error: profile 'p' already exists; change it with `bot profile edit`\n",
+    )
+
+
+def test_an_edit_that_would_break_the_profile_changes_nothing(workdir, bot):
+    bot("profile", "add", "p", "-k", "x", "--tz", "Europe/Berlin")
+    result = bot("profile", "edit", "p", "--tz", "Nowhere/City")
+    assert result.exit_code == 2
+    assert json.loads(bot("profile", "show", "p", "--json").output)["tz"] == "Europe/Berlin"
+    assert (
+        bot("profile", "edit", "missing", "-k", "y").stderr
+        == "Error: no profile named 'missing' (see `bot profile list`)\n"
+    )
+
+
+def test_example_papers_must_be_stored_listings(workdir, bot):
+    bot("fetch")
+    listing_id = json.loads(bot("listings", "--json", "--limit", "1").output)["id"]
+    result = bot("profile", "add", "p", "--like", listing_id)
+    assert result.exit_code == 0, result.stderr
+    assert "1 example paper" in result.output
+
+
+def test_import_creates_then_updates_and_refuses_all_on_one_bad_entry(workdir, bot):
+    good = workdir / "profiles.toml"
+    good.write_text(
+        '[[profiles]]\nname = "a"\nkeywords = ["x"]\n\n[[profiles]]\nname = "b"\nkeywords = "y, z"\ntz = "Asia/Tokyo"\n'
+    )
+    assert bot("profile", "import", str(good)).output == "Imported 2 profiles: a, b\n"
+    assert bot("profile", "import", str(good)).exit_code == 0  # again: updated in place
+    assert json.loads(bot("profile", "show", "b", "--json").output)["keywords"] == ["y", "z"]
+
+    bad = workdir / "bad.toml"
+    bad.write_text(
+        '[[profiles]]\nname = "c"\nkeywords = ["x"]\n\n[[profiles]]\nname = "d"\nkeywords = ["x"]\ntop = "ten"\n'
+    )
+    result = bot("profile", "import", str(bad))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: bad.toml: profile 2: top must be a whole number, not 'ten'\n".replace("bad.toml", str(bad)),
+    )
+    assert stored_profiles(workdir) == ["a", "b"]
+    typo = workdir / "typo.toml"
+    typo.write_text('[[profiles]]\nname = "c"\nkeyword = ["x"]\n')
+    assert "unknown key(s) keyword" in bot("profile", "import", str(typo)).stderr

@@ -1,0 +1,115 @@
+"""The whole bot, sources to outbox, on the seed page, run as a user runs it."""
+
+import email
+import json
+from datetime import UTC, datetime, timedelta
+from email import policy
+
+from bot.deliver import deliver_pending
+from bot.digest import compose_digests, period_for
+from bot.models import Profile
+from bot.notify import OutboxNotifier
+from bot.store import Store
+from tests.conftest import ROOT
+
+DEMO_PROFILES = str(ROOT / "config" / "demo-profiles.toml")
+
+
+def outbox_files(workdir):
+    return sorted(p.name for p in (workdir / "outbox").glob("*")) if (workdir / "outbox").exists() else []
+
+
+def test_the_pipeline_twice_in_a_row(workdir, bot):
+    assert bot("profile", "import", DEMO_PROFILES).exit_code == 0
+    assert bot("fetch").exit_code == 0
+    first = bot("digest")
+    assert first.exit_code == 0, first.stderr
+    files = outbox_files(workdir)
+    assert any(f.endswith(".eml") for f in files) and any(f.endswith(".json") for f in files)
+    assert "Delivered 4 digests to the local outbox" in first.output
+    assert first.output.splitlines()[0].split() == ["PROFILE", "PAPERS", "TOP", "PAPER", "WHY"]
+
+    (eml,) = (workdir / "outbox").glob("*_decoding_email_*.eml")
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["To"] == "decoding-team@example.org"
+    assert msg["Subject"].startswith("5 new papers for decoding · ")
+    text = msg.get_body(("plain",)).get_content()
+    assert "Why: " in text and "decoding" in text.split("Why: ")[1].splitlines()[0]
+
+    (payload_file,) = (workdir / "outbox").glob("*_decoding_slack_*.json")
+    payload = json.loads(payload_file.read_text())
+    assert payload["channel"] == "#fast-inference"
+    assert payload["blocks"][0]["type"] == "header" and len(payload["blocks"]) == 11
+
+    contents = {f: (workdir / "outbox" / f).read_bytes() for f in files}
+    second = bot("digest")
+    assert second.exit_code == 0
+    assert second.output.count("already sent for") == 3
+    assert "Delivered" not in second.output
+    assert {f: (workdir / "outbox" / f).read_bytes() for f in outbox_files(workdir)} == contents
+
+
+def test_a_dry_run_records_and_sends_nothing(workdir, bot):
+    bot("profile", "add", "sd", "--keywords", "speculative decoding", "--top", "3")
+    bot("fetch")
+    dry = bot("digest", "--dry-run")
+    assert dry.exit_code == 0
+    assert "sd (" in dry.output and "would get 3 paper(s) via outbox:" in dry.output
+    assert "why: speculative decoding" in dry.output
+    assert outbox_files(workdir) == []
+    real = bot("digest", "--profile", "sd")
+    assert real.exit_code == 0
+    assert [f.rsplit("_", 1)[0].split("_", 1)[1] for f in outbox_files(workdir)] == ["sd_outbox", "sd_outbox"]
+
+
+def test_only_the_named_profile_gets_its_digest(workdir, bot):
+    bot("profile", "add", "a", "-k", "speculative decoding")
+    bot("profile", "add", "b", "-k", "image generation")
+    bot("fetch")
+    bot("digest", "--profile", "b")
+    assert all("_b_" in f for f in outbox_files(workdir))
+    assert bot("digest", "--profile", "nobody").stderr == "Error: no profile named 'nobody' (see `bot profile list`)\n"
+
+
+def test_the_next_period_never_repeats_a_paper(workdir, bot):
+    bot("profile", "add", "sd", "--keywords", "speculative decoding, decoding", "--top", "4")
+    bot("fetch")
+    now = datetime.now(UTC)
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        outbox = OutboxNotifier(workdir / "outbox")
+        notifiers = dict.fromkeys(outbox.channels, outbox)
+        seen: list[str] = []
+        for day in range(3):
+            when = now + timedelta(days=day)
+            (composed,) = compose_digests(store, store.profiles(), now=when, max_age_days=7)
+            assert composed.period == period_for(composed.profile, when)
+            ids = [item.id for item, _, _ in composed.items]
+            assert not set(ids) & set(seen), f"day {day} repeated a paper"
+            seen += ids
+            assert all(o.receipt for o in deliver_pending(store, notifiers, sender="b@x.org", now=when))
+        assert len(seen) == 12
+    assert len(outbox_files(workdir)) == 6
+
+
+def test_a_failed_delivery_waits_and_is_sent_by_the_next_run(workdir, bot):
+    bot("profile", "add", "sd", "-k", "speculative decoding")
+    bot("fetch")
+    (workdir / "outbox").write_text("a file where the outbox directory should be")
+    failed = bot("digest")
+    assert failed.exit_code == 1
+    assert "Error: digest 1 for sd via outbox: cannot write to outbox outbox" in failed.stderr
+    (workdir / "outbox").unlink()
+    retried = bot("digest")
+    assert retried.exit_code == 0
+    assert "Delivered 1 digest to the local outbox" in retried.output
+    assert len(outbox_files(workdir)) == 2
+
+
+def test_periods_follow_the_profile_time_zone_and_schedule():
+    late_utc = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
+    assert period_for(Profile(name="a", tz="UTC"), late_utc) == "2026-11-27"
+    assert period_for(Profile(name="a", tz="Asia/Tokyo"), late_utc) == "2026-11-28"
+    assert period_for(Profile(name="a", tz="America/New_York"), late_utc) == "2026-11-27"
+    assert period_for(Profile(name="a", schedule="weekly", tz="Asia/Tokyo"), late_utc) == "2026-W48"
+    assert period_for(Profile(name="a", schedule="weekly"), datetime(2027, 1, 1, tzinfo=UTC)) == "2026-W53"

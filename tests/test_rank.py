@@ -1,0 +1,118 @@
+import re
+
+from bot.models import Listing, Profile
+from bot.rank import rank
+from bot.rank.ranker import CHUNK
+
+
+def ranked(listings, *profiles, **kwargs):
+    return {p.name: results for p, results in rank(listings, list(profiles), **kwargs)}
+
+
+def test_speculative_decoding_papers_of_the_seed_page_come_first(seed_listings):
+    wanted = {
+        item.id
+        for item in seed_listings
+        if re.search(r"speculative|parallel decoding", f"{item.title} {item.abstract}", re.IGNORECASE)
+    }
+    assert len(wanted) == 7  # LANTERN, Chimera, Jacobi, parallel decoding, M2R2, EAD, continuous SD
+    results = ranked(seed_listings, Profile(name="sd", keywords=["speculative decoding"]), top=10)["sd"]
+    assert {r.listing_id for r in results[: len(wanted)]} == wanted
+    for r in results[: len(wanted)]:
+        assert r.why and set(r.why) <= {"speculative decoding", "speculative", "decoding"}
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+def corpus():
+    return [
+        Listing(
+            id="phrase", title="Speculative decoding for fast inference", abstract="We study speculative decoding."
+        ),
+        Listing(
+            id="loose",
+            title="Speculative execution of decoding pipelines",
+            abstract="Speculative execution in CPUs; a decoding stage.",
+        ),
+        Listing(
+            id="vision", title="Image generation with diffusion", abstract="Diffusion models for image generation."
+        ),
+        Listing(
+            id="survey", title="A survey of speculative decoding", abstract="We survey speculative decoding methods."
+        ),
+        Listing(
+            id="agents",
+            title="Tool-using agents",
+            abstract="Agents that call tools.",
+            authors=("Ada Lovelace", "B. Smith"),
+        ),
+        Listing(
+            id="agents2", title="Planning for language agents", abstract="Language agents plan with tools and memory."
+        ),
+    ]
+
+
+def test_a_phrase_beats_its_words_apart():
+    results = ranked(corpus(), Profile(name="p", keywords=["speculative decoding"]))["p"]
+    order = [r.listing_id for r in results]
+    assert order.index("phrase") < order.index("loose")
+    assert results[order.index("phrase")].why[0] == "speculative decoding"
+    assert "vision" not in order  # nothing matched: never returned
+
+
+def test_excluded_words_sink_a_paper_out_of_the_results():
+    plain = [r.listing_id for r in ranked(corpus(), Profile(name="p", keywords=["speculative decoding"]))["p"]]
+    assert "survey" in plain
+    results = ranked(corpus(), Profile(name="p", keywords=["speculative decoding"], exclude=["survey"]))["p"]
+    assert "survey" not in [r.listing_id for r in results]
+
+
+def test_an_example_paper_finds_its_neighbours_and_is_not_returned_itself():
+    results = ranked(corpus(), Profile(name="p", likes=["agents"]))["p"]
+    assert results[0].listing_id == "agents2"
+    assert "agents" not in [r.listing_id for r in results]
+    assert "like: Tool-using agents" in results[0].why
+
+
+def test_a_disliked_paper_pushes_its_kind_down():
+    items = corpus()
+    base = ranked(items, Profile(name="p", keywords=["speculative decoding", "image generation"]))["p"]
+    disliked = ranked(
+        items, Profile(name="p", keywords=["speculative decoding", "image generation"], dislikes=["phrase"])
+    )["p"]
+    score = {r.listing_id: r.score for r in base}
+    score_after = {r.listing_id: r.score for r in disliked}
+    assert "phrase" not in score_after
+    assert score_after["survey"] < score["survey"]
+    assert score_after["vision"] >= score["vision"] * 0.99
+
+
+def test_a_favourite_author_raises_a_paper_and_says_so():
+    results = ranked(corpus(), Profile(name="p", keywords=["diffusion"], authors=["ada lovelace"]))["p"]
+    agents = next(r for r in results if r.listing_id == "agents")
+    assert "author: Ada Lovelace" in agents.why
+
+
+def test_top_min_score_and_skip_are_honoured():
+    p = Profile(name="p", keywords=["speculative decoding"])
+    assert len(ranked(corpus(), p, top=2)["p"]) == 2
+    all_results = ranked(corpus(), p)["p"]
+    floor = all_results[1].score
+    assert all(r.score > floor for r in ranked(corpus(), p, min_score=floor)["p"])
+    assert "phrase" not in [r.listing_id for r in ranked(corpus(), p, skip={"p": {"phrase"}})["p"]]
+
+
+def test_profiles_in_many_chunks_rank_as_they_do_alone():
+    items = corpus()
+    profiles = [
+        Profile(name=f"p{i}", keywords=["speculative decoding" if i % 2 else "language agents"])
+        for i in range(CHUNK + 5)
+    ]
+    together = ranked(items, *profiles)
+    for p in (profiles[0], profiles[CHUNK - 1], profiles[CHUNK], profiles[-1]):
+        alone = ranked(items, p)[p.name]
+        assert [r.listing_id for r in together[p.name]] == [r.listing_id for r in alone]
+
+
+def test_nothing_to_rank_gives_empty_results():
+    assert ranked([], Profile(name="p", keywords=["x"])) == {"p": []}
+    assert ranked(corpus(), Profile(name="p", keywords=["zzzz unknownword"])) == {"p": []}

@@ -1,0 +1,114 @@
+import email
+import json
+from datetime import UTC, datetime
+from email import policy
+
+from bot.deliver import prepare
+from bot.models import Digest, DigestItem, Listing, Profile
+from bot.render import build_message, escape_mrkdwn, render_email, render_slack, subject_line
+from bot.render.slack import MAX_BLOCKS
+
+NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+EVIL = 'Fast <script>alert("x")</script> & <!channel> <https://evil.example|click>'
+
+
+def digest_of(*listings: Listing, channel: str = "email", profile: Profile | None = None) -> Digest:
+    profile = profile or Profile(name="p", keywords=["x"], email="p@example.org", slack_channel="#papers")
+    items = tuple(DigestItem(listing=item, score=0.5, why=("speculative decoding", "<b>why</b>")) for item in listings)
+    return Digest(
+        id=7, profile=profile, channel=channel, period="2026-11-27", items=items, message_id="<id@host>", created_at=NOW
+    )
+
+
+def evil_listing() -> Listing:
+    return Listing(
+        id="x",
+        title=EVIL,
+        abstract="Abstract with <img src=x onerror=alert(1)> & more.",
+        authors=("<b>Mallory</b>",),
+        url="https://arxiv.org/abs/2403.09612",
+        upvotes=12,
+    )
+
+
+def test_html_escapes_untrusted_text():
+    html = render_email(digest_of(evil_listing())).html
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;!channel&gt;" in html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+    assert '<a href="https://arxiv.org/abs/2403.09612"' in html
+    assert "▲ 12 upvotes" in html
+
+
+def test_plain_text_keeps_the_title_as_written():
+    text = render_email(digest_of(evil_listing())).text
+    assert EVIL in text
+    assert "https://arxiv.org/abs/2403.09612" in text
+
+
+def test_only_http_links_reach_a_digest():
+    listing = Listing(id="x", title="T", abstract="A", url="javascript:alert(1)")
+    rendered = render_email(digest_of(listing))
+    assert "javascript:" not in rendered.html and "javascript:" not in rendered.text
+    blocks = json.dumps(render_slack(digest_of(listing)))
+    assert "javascript:" not in blocks
+
+
+def test_slack_mrkdwn_escapes_control_characters():
+    (message,) = render_slack(digest_of(evil_listing()))
+    dumped = json.dumps(message)
+    assert "<!channel>" not in dumped
+    assert "evil.example|click>" not in dumped
+    section = message["blocks"][1]["text"]["text"]
+    assert section.startswith("*1. <https://arxiv.org/abs/2403.09612|Fast &lt;script&gt;")
+    assert "&amp; &lt;!channel&gt; &lt;https://evil.example|click&gt;>*" in section
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in section
+    assert "&lt;!channel&gt;" in message["text"]
+    assert escape_mrkdwn("a & <b>") == "a &amp; &lt;b&gt;"
+
+
+def test_a_long_digest_is_split_into_messages_within_slacks_limits():
+    listings = [Listing(id=str(i), title=f"Paper {i}", abstract="word " * 100) for i in range(40)]
+    messages = render_slack(digest_of(*listings))
+    assert len(messages) > 1
+    assert all(len(m["blocks"]) <= MAX_BLOCKS for m in messages)
+    sections = [b["text"]["text"] for m in messages for b in m["blocks"] if b["type"] == "section"]
+    assert [s.split(".")[0] for s in sections] == [f"*{i}" for i in range(1, 41)]
+
+
+def test_a_title_with_line_breaks_and_a_header_injection_stays_in_the_subject():
+    listing = Listing(id="x", title="Line one\nBcc: victim@example.org\r\nX-Evil: 1", abstract="A")
+    d = digest_of(listing)
+    msg = build_message(
+        render_email(d), sender="Bot <bot@example.org>", to="p@example.org", message_id="<id@host>", date=NOW
+    )
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert parsed["Subject"] == "1 new paper for p · Line one Bcc: victim@example.org X-Evil: 1"
+    assert "\n" not in subject_line(d)
+
+
+def test_the_email_is_multipart_alternative_text_first():
+    delivery = prepare(digest_of(evil_listing()), sender="Bot <bot@example.org>", abstract_chars=100, now=NOW)
+    parsed = email.message_from_bytes(delivery.email.as_bytes(), policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert parsed["To"] == "p@example.org"
+    assert parsed["Message-ID"] == "<id@host>"
+    assert parsed["Date"] == "Fri, 27 Nov 2026 07:00:00 +0000"
+    assert delivery.slack == ()
+
+
+def test_an_outbox_only_digest_carries_both_forms():
+    profile = Profile(name="p", keywords=["x"])
+    delivery = prepare(
+        digest_of(evil_listing(), channel="outbox", profile=profile), sender="b@x.org", abstract_chars=100, now=NOW
+    )
+    assert delivery.email is not None and delivery.email["To"] is None
+    assert len(delivery.slack) == 1 and "channel" not in delivery.slack[0]
+
+
+def test_a_slack_digest_is_addressed_to_its_channel():
+    delivery = prepare(digest_of(evil_listing(), channel="slack"), sender="b@x.org", abstract_chars=100, now=NOW)
+    assert delivery.email is None
+    assert delivery.slack[0]["channel"] == "#papers"

@@ -1,0 +1,43 @@
+"""Commands that do not rank must start fast: they must not import scikit-learn."""
+
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys
+from bot.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="bot")
+except SystemExit as exc:
+    code = exc.code
+print("sklearn" in sys.modules, "numpy" in sys.modules, code)
+"""
+
+
+def run(args, cwd):
+    out = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["profile", "list"],
+        ["profile", "add", "p", "-k", "x"],
+        ["profile", "show", "p"],
+        ["listings"],
+        ["fetch"],
+    ],
+)
+def test_commands_that_do_not_rank_leave_scikit_learn_unimported(workdir, args):
+    run(["profile", "add", "p", "-k", "x"], workdir)
+    assert run(args, workdir).startswith("False False")
+
+
+def test_the_probe_sees_scikit_learn_when_a_command_ranks(workdir):
+    run(["profile", "add", "p", "-k", "decoding"], workdir)
+    run(["fetch"], workdir)
+    assert run(["digest", "--dry-run"], workdir) == "True True 0"
