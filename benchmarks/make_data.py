@@ -19,11 +19,7 @@ ARXIV = "{http://arxiv.org/OAI/arXiv/}"
 def records(path: str):
     root = ElementTree.parse(path).getroot()
     for meta in root.iter(f"{ARXIV}arXiv"):
-
-        def text(tag: str) -> str:
-            node = meta.find(f"{ARXIV}{tag}")
-            return " ".join((node.text or "").split()) if node is not None else ""
-
+        text = lambda tag, meta=meta: " ".join((meta.findtext(f"{ARXIV}{tag}") or "").split())  # noqa: E731
         authors = []
         for author in meta.iter(f"{ARXIV}author"):
             parts = [author.findtext(f"{ARXIV}forenames") or "", author.findtext(f"{ARXIV}keyname") or ""]
