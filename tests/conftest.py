@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
 from bot.sources.seed_page import parse_seed_page
 from bot.store import Store
+from tests.postgres import REQUIRED as POSTGRES_REQUIRED
+from tests.postgres import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT / "seeds" / "hf-daily-papers-page.txt"
@@ -25,9 +29,33 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    server = request.getfixturevalue("postgres_url")
+    if server is None:
+        if POSTGRES_REQUIRED:
+            pytest.fail("TEST_POSTGRES=required but no PostgreSQL server (initdb, pg_ctl) is installed")
+        pytest.skip("no PostgreSQL server installed here (CI installs one and runs these)")
+    name = f"t{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return f"{server}/{name}"
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as s:
+def store(database_url: str) -> Store:
+    with Store(database_url) as s:
         yield s
 
 

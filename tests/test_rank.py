@@ -115,4 +115,6 @@ def test_profiles_in_many_chunks_rank_as_they_do_alone():
 
 def test_nothing_to_rank_gives_empty_results():
     assert ranked([], Profile(name="p", keywords=["x"])) == {"p": []}
+    only_stop_words = [Listing(id="1", title="The", abstract="and of the")]
+    assert ranked(only_stop_words, Profile(name="p", keywords=["the"])) == {"p": []}
     assert ranked(corpus(), Profile(name="p", keywords=["zzzz unknownword"])) == {"p": []}

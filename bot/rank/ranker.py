@@ -43,7 +43,12 @@ def rank(
             yield profile, []
         return
     vectorizer = make_vectorizer()
-    docs = vectorizer.fit_transform([document(item) for item in listings]).tocsr()
+    try:
+        docs = vectorizer.fit_transform([document(item) for item in listings]).tocsr()
+    except ValueError:  # no word survives stop-word removal: nothing can match anything
+        for profile in profiles:
+            yield profile, []
+        return
     names = vectorizer.get_feature_names_out()
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
