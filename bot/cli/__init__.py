@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from pathlib import Path
 
 import click
@@ -162,7 +163,7 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
             profiles,
             now=now,
             max_age_days=config.digest.max_age_days,
-            message_domain=config.email.sender.rsplit("@", 1)[-1].strip("> ") or "localhost",
+            message_domain=parseaddr(config.email.sender)[1].rpartition("@")[2] or "localhost",
             dry_run=dry_run,
         )
         if dry_run:
