@@ -113,3 +113,16 @@ def test_periods_follow_the_profile_time_zone_and_schedule():
     assert period_for(Profile(name="a", tz="America/New_York"), late_utc) == "2026-11-27"
     assert period_for(Profile(name="a", schedule="weekly", tz="Asia/Tokyo"), late_utc) == "2026-W48"
     assert period_for(Profile(name="a", schedule="weekly"), datetime(2027, 1, 1, tzinfo=UTC)) == "2026-W53"
+
+
+def test_the_outbox_writes_one_file_per_slack_message_and_rewrites_on_resend(tmp_path):
+    from bot.notify import Delivery
+
+    outbox = OutboxNotifier(tmp_path)
+    payloads = ({"text": "part 1", "blocks": []}, {"text": "part 2", "blocks": []})
+    delivery = Delivery(digest_id=3, channel="slack", profile="p", period="2026-11-27", slack=payloads)
+    receipt = outbox.send(delivery)
+    assert receipt == f"{tmp_path}/2026-11-27_p_slack_3-1.json, {tmp_path}/2026-11-27_p_slack_3-2.json"
+    assert json.loads((tmp_path / "2026-11-27_p_slack_3-2.json").read_text())["text"] == "part 2"
+    outbox.send(delivery)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-27_p_slack_3-1.json", "2026-11-27_p_slack_3-2.json"]

@@ -25,10 +25,13 @@ class OutboxNotifier(Notifier):
             self.directory.mkdir(parents=True, exist_ok=True)
             if delivery.email is not None:
                 written.append(self._write(stem + ".eml", delivery.email.as_bytes()))
-            if delivery.slack:
-                payload = delivery.slack[0] if len(delivery.slack) == 1 else list(delivery.slack)
+            # One file per Slack message; a digest too long for one message gets -1, -2, ... in order.
+            several = len(delivery.slack) > 1
+            for number, payload in enumerate(delivery.slack, start=1):
                 text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-                written.append(self._write(stem + ".json", text.encode("utf-8")))
+                written.append(
+                    self._write(f"{stem}-{number}.json" if several else f"{stem}.json", text.encode("utf-8"))
+                )
         except OSError as exc:
             raise DeliveryError(f"cannot write to outbox {self.directory}: {exc.strerror}", temporary=True) from exc
         return ", ".join(str(p) for p in written)
