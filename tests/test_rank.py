@@ -118,3 +118,12 @@ def test_nothing_to_rank_gives_empty_results():
     only_stop_words = [Listing(id="1", title="The", abstract="and of the")]
     assert ranked(only_stop_words, Profile(name="p", keywords=["the"])) == {"p": []}
     assert ranked(corpus(), Profile(name="p", keywords=["zzzz unknownword"])) == {"p": []}
+
+
+def test_why_leaves_out_weak_words(seed_listings):
+    # "model" is in nearly every abstract of the page: beside "parallel decoding" it explains nothing.
+    profile = Profile(name="p", keywords=["speculative decoding", "draft model", "parallel decoding"])
+    results = ranked(seed_listings, profile, top=5)["p"]
+    assert all(r.why for r in results)
+    assert not any("model" in r.why for r in results)
+    assert any("draft model" in r.why for r in results)

@@ -6,6 +6,9 @@ import numpy as np
 import scipy.sparse as sp
 
 MAX_TERMS = 3
+# A term weighing less than this share of the strongest one explains little ("model" beside
+# "parallel decoding"): it is left out of `why`.
+RELATIVE_FLOOR = 0.2
 MIN_LIKE_SIMILARITY = 0.02  # below this a liked paper explains nothing
 _TITLE_CHARS = 70
 
@@ -32,7 +35,7 @@ def explain(
 
 def _terms(profile_row: sp.csr_matrix, doc_row: sp.csr_matrix, feature_names: np.ndarray) -> list[str]:
     contribution = profile_row.multiply(doc_row).tocsr()
-    positive = contribution.data > 0
+    positive = contribution.data > RELATIVE_FLOOR * contribution.data.max(initial=0.0)
     data, indices = contribution.data[positive], contribution.indices[positive]
     strongest = [str(feature_names[indices[pos]]) for pos in np.argsort(-data)[: MAX_TERMS * 4]]
     # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
