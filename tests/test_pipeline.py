@@ -26,7 +26,8 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     assert first.exit_code == 0, first.stderr
     files = outbox_files(workdir)
     assert any(f.endswith(".eml") for f in files) and any(f.endswith(".json") for f in files)
-    assert "Delivered 4 digests to the local outbox" in first.output
+    assert "Note: email and Slack are not configured: digests go to the local outbox outbox/" in first.output
+    assert "Delivered 4 digests:\n  decoding via email → outbox/" in first.output
     assert first.output.splitlines()[0].split() == ["PROFILE", "PAPERS", "TOP", "PAPER", "WHY"]
 
     (eml,) = (workdir / "outbox").glob("*_decoding_email_*.eml")
@@ -102,7 +103,7 @@ def test_a_failed_delivery_waits_and_is_sent_by_the_next_run(workdir, bot):
     (workdir / "outbox").unlink()
     retried = bot("digest")
     assert retried.exit_code == 0
-    assert "Delivered 1 digest to the local outbox" in retried.output
+    assert "Delivered 1 digest:\n  sd via outbox → outbox/" in retried.output
     assert len(outbox_files(workdir)) == 2
 
 

@@ -149,9 +149,9 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
     Example:
         bot digest --profile decoding --dry-run
     """
+    from bot.channels import make_channels
     from bot.deliver import deliver_pending
     from bot.digest import compose_digests
-    from bot.notify import OutboxNotifier
 
     now = datetime.now(UTC)
     with open_store(config) as store:
@@ -169,11 +169,10 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
         if dry_run:
             _print_dry_run(composed)
             return
-        outbox = OutboxNotifier(config.outbox.dir)
-        notifiers = {channel: outbox for channel in outbox.channels}
+        channels = make_channels(config)
         outcomes = deliver_pending(
             store,
-            notifiers,
+            channels.notifiers,
             sender=config.email.sender,
             abstract_chars=config.digest.abstract_chars,
             profile=profile_name,
@@ -190,11 +189,12 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
     click.echo(table(rows, ["PROFILE", "PAPERS", "TOP PAPER", "WHY"]))
     sent = [o for o in outcomes if o.receipt]
     failed = [o for o in outcomes if o.error]
+    for note in channels.notes:
+        click.echo(f"Note: {note}")
     if sent:
-        click.echo(
-            f"Delivered {len(sent)} digest{'s' if len(sent) != 1 else ''} to the local outbox "
-            f"{config.outbox.dir}/ (no email or Slack configured)."
-        )
+        click.echo(f"Delivered {len(sent)} digest{'s' if len(sent) != 1 else ''}:")
+        for o in sent:
+            click.echo(f"  {o.digest.profile.name} via {o.digest.channel} → {o.receipt}")
     for o in failed:
         click.echo(
             f"Error: digest {o.digest.id} for {o.digest.profile.name} via {o.digest.channel}: {o.error}", err=True
