@@ -7,7 +7,7 @@ one transaction; delivering it is `bot.deliver`'s job, and formatting it `bot.re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from zoneinfo import ZoneInfo
@@ -51,6 +51,7 @@ def compose_digests(
     if not due:
         return done
 
+    due = [with_feedback(p, store.feedback_votes(p)) for p in due]
     candidates = store.listings(since=now - timedelta(days=max_age_days))
     known = {item.id for item in candidates}
     # Example papers may be older than the window: they shape the profile but are never candidates.
@@ -83,6 +84,15 @@ def compose_digests(
             status = "created" if ids else "nothing new"
             composed.append(ComposedDigest(profile, period, chosen if ids else (), status, tuple(ids)))
     return done + composed
+
+
+def with_feedback(profile: Profile, votes: dict[str, int]) -> Profile:
+    """The profile with its 👍 papers added to its examples and its 👎 papers to its counter-examples."""
+    up = [i for i, v in votes.items() if v > 0]
+    down = [i for i, v in votes.items() if v < 0]
+    likes = [i for i in dict.fromkeys(profile.likes + up) if votes.get(i, 0) >= 0]
+    dislikes = [i for i in dict.fromkeys(profile.dislikes + down) if votes.get(i, 0) <= 0 and i not in likes]
+    return replace(profile, likes=likes, dislikes=dislikes)
 
 
 def _id(profile: Profile) -> int:

@@ -127,3 +127,32 @@ def test_the_outbox_writes_one_file_per_slack_message_and_rewrites_on_resend(tmp
     assert json.loads((tmp_path / "2026-11-27_p_slack_3-2.json").read_text())["text"] == "part 2"
     outbox.send(delivery)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-27_p_slack_3-1.json", "2026-11-27_p_slack_3-2.json"]
+
+
+def test_feedback_from_the_cli_shapes_the_next_digest(workdir, bot):
+    bot("profile", "add", "sd", "-k", "speculative decoding", "--top", "3")
+    bot("fetch")
+    listings = [json.loads(line) for line in bot("listings", "--json").output.splitlines()]
+    chimera = next(x["id"] for x in listings if x["title"].startswith("Chimera"))
+    lantern = next(x["id"] for x in listings if x["title"].startswith("LANTERN"))
+    assert bot("feedback", "sd", chimera, "up").output == f"Recorded 👍 for {chimera} in sd\n"
+    assert bot("feedback", "sd", lantern, "down").exit_code == 0
+    dry = bot("digest", "--dry-run").output
+    titles = [line for line in dry.splitlines() if line.lstrip()[:2].rstrip(".").isdigit()]
+    assert len(titles) == 3
+    assert not any("Chimera" in t or "LANTERN" in t for t in titles)  # rated papers are examples, not news
+    assert "why: speculative decoding, lossless, like: Chimera" in dry
+    refused = bot("feedback", "sd", "title:nope", "up")
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "Error: unknown listing id 'title:nope': see `bot listings` for the ids\n",
+    )
+    assert bot("feedback", "nobody", chimera, "up").exit_code == 2
+
+
+def test_a_later_vote_overrides_an_example():
+    from bot.digest import with_feedback
+
+    p = Profile(name="p", likes=["a", "b"], dislikes=["c"])
+    changed = with_feedback(p, {"b": -1, "c": 1, "d": 1})
+    assert (changed.likes, changed.dislikes) == (["a", "c", "d"], ["b"])

@@ -174,3 +174,15 @@ def test_a_database_of_something_else_is_refused(tmp_path):
 def test_a_bad_url_is_one_clear_error():
     with pytest.raises(StoreError, match="cannot use database URL"):
         Store("nosuchdb://x")
+
+
+def test_feedback_is_one_vote_per_voter_and_nets_per_listing(store):
+    store.upsert_listings([paper("a"), paper("b")])
+    p = store.add_profile(Profile(name="p", keywords=["x"]))
+    store.record_feedback(p, "a", 1, voter="slack:U1", via="slack")
+    store.record_feedback(p, "a", 1, voter="slack:U2", via="slack")
+    store.record_feedback(p, "b", 1, voter="cli", via="cli")
+    store.record_feedback(p, "b", -1, voter="cli", via="cli")  # changed their mind
+    assert store.feedback_votes(p) == {"a": 2, "b": -1}
+    with pytest.raises(ProfileError, match="unknown listing id 'zzz'"):
+        store.record_feedback(p, "zzz", 1, voter="cli", via="cli")

@@ -136,6 +136,29 @@ def rank(config: Config, listings_path: Path, profiles_path: Path, top: int) -> 
 
 
 @cli.command()
+@click.argument("profile_name", metavar="PROFILE")
+@click.argument("listing_id")
+@click.argument("vote", type=click.Choice(["up", "down"]))
+@config_option
+def feedback(config: Config, profile_name: str, listing_id: str, vote: str) -> None:
+    """Say a paper was what PROFILE wants (up) or not (down); later digests learn from it.
+
+    \b
+    Example:
+        bot feedback decoding title:0f3c2a1b9d8e7f60 up
+    """
+    with open_store(config) as store:
+        store.record_feedback(
+            store.profile(profile_name), listing_id, 1 if vote == "up" else -1, voter="cli", via="cli"
+        )
+    click.echo(
+        f"Recorded 👍 for {listing_id} in {profile_name}"
+        if vote == "up"
+        else f"Recorded 👎 for {listing_id} in {profile_name}"
+    )
+
+
+@cli.command()
 @click.option("--profile", "profile_name", default=None, metavar="NAME", help="Only this profile.")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; record and send nothing.")
 @config_option

@@ -118,6 +118,20 @@ sent_items = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
 )
 
+# 👍 / 👎 on a listing for a profile, one row per voter: a Slack user, an email reader, the CLI.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("listing_id", sa.String(200), sa.ForeignKey("listings.id"), primary_key=True),
+    # Who voted: "cli", "email:<address>", "slack:<user id>"; a voter's later vote replaces the earlier one.
+    sa.Column("voter", sa.String(200), primary_key=True),
+    sa.Column("vote", sa.SmallInteger, nullable=False),  # +1 or -1
+    sa.Column("via", sa.String(16), nullable=False),  # cli | email | slack
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("vote IN (-1, 1)", name="ck_feedback_vote"),
+)
+
 source_state = sa.Table(
     "source_state",
     metadata,

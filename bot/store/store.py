@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.errors import ProfileError, StoreError
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.store import schema
-from bot.store.schema import digest_items, digests, listings, profiles, sent_items, source_state
+from bot.store.schema import digest_items, digests, feedback, listings, profiles, sent_items, source_state
 
 _CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
 
@@ -365,6 +365,32 @@ class Store:
             )
             for r in rows
         ]
+
+    # feedback -------------------------------------------------------------------------------
+
+    def record_feedback(
+        self, profile: Profile, listing_id: str, vote: int, *, voter: str, via: str, now: datetime | None = None
+    ) -> None:
+        """Record one voter's 👍 (+1) or 👎 (-1); voting again replaces that voter's earlier vote."""
+        if vote not in (-1, 1):
+            raise ValueError("vote must be +1 or -1")
+        assert profile.id is not None
+        if self.missing_listing_ids([listing_id]):
+            raise ProfileError(f"unknown listing id {listing_id!r}: see `bot listings` for the ids")
+        values = {"vote": vote, "via": via, "created_at": now or _now()}
+        with self.engine.begin() as conn:
+            stmt = _insert(conn, feedback).values(profile_id=profile.id, listing_id=listing_id, voter=voter, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["profile_id", "listing_id", "voter"], set_=values))
+
+    def feedback_votes(self, profile: Profile) -> dict[str, int]:
+        """Net vote per listing for the profile: above 0 liked, below 0 disliked."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(feedback.c.listing_id, sa.func.sum(feedback.c.vote))
+                .where(feedback.c.profile_id == profile.id)
+                .group_by(feedback.c.listing_id)
+            ).all()
+        return {listing_id: int(total) for listing_id, total in rows}
 
     # sources --------------------------------------------------------------------------------
 
