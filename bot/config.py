@@ -36,6 +36,30 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    # How often `bot run` wakes up to fetch due sources and send due digests.
+    tick_seconds: int = 60
+    # After downtime, a digest whose send time passed less than this long ago is still sent;
+    # older ones are recorded as skipped, not sent late.
+    catch_up_hours: float = 12.0
+    # How often a source is fetched unless its [[sources]] entry sets every_minutes.
+    fetch_every_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    # A temporary failure is retried after retry_base_seconds, then twice as long each time
+    # (at most retry_max_seconds), up to max_attempts attempts in all; then the delivery has failed.
+    max_attempts: int = 8
+    retry_base_seconds: int = 60
+    retry_max_seconds: int = 3600
+    # A claimed delivery is this process's for lease_seconds; if the process dies, another may take it after.
+    lease_seconds: int = 300
+    # Deliveries claimed at once (an SMTP connection carries a whole batch).
+    batch_size: int = 20
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     sender: str = "Paper digest <papers@localhost>"
 
@@ -51,12 +75,15 @@ class SourceConfig:
     name: str
     kind: str
     options: dict[str, Any] = field(default_factory=dict)
+    every_minutes: int | None = None  # how often `bot run` fetches it; None: [schedule] fetch_every_minutes
 
 
 @dataclass(frozen=True)
 class Config:
     store: StoreConfig = StoreConfig()
     digest: DigestConfig = DigestConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     email: EmailConfig = EmailConfig()
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
@@ -64,7 +91,14 @@ class Config:
 
 
 _KIND_NAMES = {int: "whole number", float: "number", str: "string"}
-_SECTIONS = {"store": StoreConfig, "digest": DigestConfig, "email": EmailConfig, "outbox": OutboxConfig}
+_SECTIONS = {
+    "store": StoreConfig,
+    "digest": DigestConfig,
+    "schedule": ScheduleConfig,
+    "delivery": DeliveryConfig,
+    "email": EmailConfig,
+    "outbox": OutboxConfig,
+}
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -116,8 +150,11 @@ def _source(path: Path, index: int, raw: Any) -> SourceConfig:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} must be a table")
     options = dict(raw)
     name, kind = options.pop("name", None), options.pop("kind", None)
+    every = options.pop("every_minutes", None)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} needs a name")
     if not isinstance(kind, str) or not kind:
         raise ConfigError(f"{path}: source {name!r} needs a kind")
-    return SourceConfig(name=name, kind=kind, options=options)
+    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+        raise ConfigError(f"{path}: source {name!r}: every_minutes must be a whole number of minutes, at least 1")
+    return SourceConfig(name=name, kind=kind, options=options, every_minutes=every)

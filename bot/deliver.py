@@ -1,12 +1,23 @@
-"""Delivering the digests that wait in the store: render each for its channel, hand it to the
-notifier for that channel, and record the outcome."""
+"""Delivering the digests that wait in the store: claim a batch with a lease, render each for its
+channel, hand it to the notifier for that channel outside any transaction, record the outcome.
+
+A delivery is claimed before it is sent and marked after, so a process that dies mid-batch loses
+nothing: its lease runs out and another run claims what it had not finished. The cost is at most
+one duplicate, when the process dies inside the send call itself, after the channel accepted the
+message but before the store heard of it; the notifiers narrow even that (a reused email
+Message-ID, a Slack history check).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from bot.config import DeliveryConfig
 from bot.errors import DeliveryError
 from bot.models import Digest
 from bot.notify import Delivery, Notifier
@@ -19,6 +30,34 @@ class DeliveryOutcome:
     digest: Digest
     receipt: str | None = None
     error: str | None = None
+    will_retry: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Temporary failures wait base, 2·base, 4·base, ... (at most `cap`), up to `max_attempts` in all."""
+
+    max_attempts: int = 8
+    base: timedelta = timedelta(minutes=1)
+    cap: timedelta = timedelta(hours=1)
+
+    def retry_at(self, attempts: int, now: datetime) -> datetime | None:
+        if attempts >= self.max_attempts:
+            return None
+        return now + min(self.base * 2 ** max(attempts - 1, 0), self.cap)
+
+
+def retry_policy(config: DeliveryConfig) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=config.max_attempts,
+        base=timedelta(seconds=config.retry_base_seconds),
+        cap=timedelta(seconds=config.retry_max_seconds),
+    )
+
+
+def process_owner() -> str:
+    """A name for this process's leases, unique across machines and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def prepare(digest: Digest, *, sender: str, abstract_chars: int, now: datetime) -> Delivery:
@@ -43,6 +82,10 @@ def prepare(digest: Digest, *, sender: str, abstract_chars: int, now: datetime) 
     )
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def deliver_pending(
     store: Store,
     notifiers: Mapping[str, Notifier],
@@ -51,22 +94,70 @@ def deliver_pending(
     abstract_chars: int = 400,
     profile: str | None = None,
     now: datetime | None = None,
+    owner: str | None = None,
+    lease: timedelta = timedelta(minutes=5),
+    batch: int = 20,
+    retry: RetryPolicy = RetryPolicy(),
+    should_stop: Callable[[], bool] = lambda: False,
+    include_waiting: bool = False,
 ) -> list[DeliveryOutcome]:
-    now = now or datetime.now(UTC)
-    outcomes = []
-    for digest in store.pending_digests(profile=profile):
-        notifier = notifiers.get(digest.channel)
-        if notifier is None:
-            error = f"no notifier for channel {digest.channel!r}"
-            store.record_failure(digest.id, error, temporary=True)
-            outcomes.append(DeliveryOutcome(digest, error=error))
-            continue
-        try:
-            receipt = notifier.send(prepare(digest, sender=sender, abstract_chars=abstract_chars, now=now))
-        except DeliveryError as exc:
-            store.record_failure(digest.id, str(exc), temporary=exc.temporary)
-            outcomes.append(DeliveryOutcome(digest, error=str(exc)))
-            continue
-        store.mark_sent(digest.id, receipt, now=now)
-        outcomes.append(DeliveryOutcome(digest, receipt=receipt))
+    """Deliver every ready delivery once, batch by batch, until none is left or `should_stop()` says so.
+
+    `include_waiting` also takes deliveries still waiting out a retry delay (someone asked by hand).
+    On stop, the message being sent is finished and the rest of the batch is released unattempted.
+    """
+    clock = (lambda: now) if now is not None else _utcnow
+    owner = owner or process_owner()
+    outcomes: list[DeliveryOutcome] = []
+    cursor = 0
+    while not should_stop():
+        claimed = store.claim_deliveries(
+            owner,
+            now=clock(),
+            lease=lease,
+            limit=batch,
+            after_id=cursor,
+            profile=profile,
+            include_waiting=include_waiting,
+        )
+        if not claimed:
+            break
+        cursor = claimed[-1].id
+        for position, digest in enumerate(claimed):
+            if should_stop():
+                store.release([d.id for d in claimed[position:]], owner)
+                break
+            outcomes.append(_deliver_one(store, notifiers, digest, sender, abstract_chars, clock, retry))
     return outcomes
+
+
+def _deliver_one(
+    store: Store,
+    notifiers: Mapping[str, Notifier],
+    digest: Digest,
+    sender: str,
+    abstract_chars: int,
+    clock: Callable[[], datetime],
+    retry: RetryPolicy,
+) -> DeliveryOutcome:
+    notifier = notifiers.get(digest.channel)
+    try:
+        if notifier is None:
+            raise DeliveryError(f"no notifier for channel {digest.channel!r}", temporary=True)
+        receipt = notifier.send(prepare(digest, sender=sender, abstract_chars=abstract_chars, now=clock()))
+    except DeliveryError as exc:
+        return _failed(store, digest, str(exc), exc.temporary, clock(), retry)
+    except Exception as exc:  # a bug in one delivery must not stop the batch or lose the digest
+        return _failed(store, digest, f"unexpected {type(exc).__name__}: {exc}", True, clock(), retry)
+    store.mark_sent(digest.id, receipt, now=clock())
+    return DeliveryOutcome(digest, receipt=receipt)
+
+
+def _failed(
+    store: Store, digest: Digest, error: str, temporary: bool, now: datetime, retry: RetryPolicy
+) -> DeliveryOutcome:
+    retry_at = retry.retry_at(digest.attempts, now) if temporary else None
+    if temporary and retry_at is None:
+        error = f"gave up after {digest.attempts} attempts: {error}"
+    store.record_failure(digest.id, error, retry_at=retry_at)
+    return DeliveryOutcome(digest, error=error, will_retry=retry_at is not None)

@@ -6,13 +6,13 @@ one transaction; delivering it is `bot.deliver`'s job, and formatting it `bot.re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from zoneinfo import ZoneInfo
 
 from bot.models import Listing, Profile
+from bot.schedule import Occurrence, current_period, latest_due
 from bot.store import Store
 
 
@@ -21,18 +21,48 @@ class ComposedDigest:
     profile: Profile
     period: str
     items: tuple[tuple[Listing, float, tuple[str, ...]], ...]
-    # "created", "would send" (dry run), "already composed" (this period has its digest) or "nothing new"
+    # "created", "would send" (dry run), "already composed" (this period has its digest), "nothing new",
+    # "empty" (nothing new, recorded so the period counts as handled) or "skipped" (too late)
     status: str
     digest_ids: tuple[int, ...] = ()
 
 
 def period_for(profile: Profile, now: datetime) -> str:
     """The profile's current period in its own time zone: a local date, or an ISO week for weekly digests."""
-    local = now.astimezone(ZoneInfo(profile.tz))
-    if profile.schedule == "weekly":
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}"
-    return local.date().isoformat()
+    return current_period(profile, now)
+
+
+@dataclass(frozen=True)
+class DuePeriods:
+    due: dict[str, Occurrence]  # profile name → the period to compose now
+    late: dict[str, tuple[Occurrence, str]]  # profile name → a period missed beyond catch-up, and why
+
+
+def due_periods(store: Store, profiles: Sequence[Profile], *, now: datetime, catch_up: timedelta) -> DuePeriods:
+    """For each profile, the latest period whose send time has passed and that has no digest yet.
+
+    A period missed by more than `catch_up` (the bot was down) is not sent late but reported, so the
+    caller records it as skipped. Periods due before the profile existed are not owed.
+    """
+    due: dict[str, Occurrence] = {}
+    late: dict[str, tuple[Occurrence, str]] = {}
+    for profile in profiles:
+        occurrence = latest_due(profile, now)
+        if profile.created_at is not None and occurrence.due_at < profile.created_at:
+            continue
+        if set(profile.channels) <= store.existing_channels(_id(profile), occurrence.period):
+            continue
+        delay = now - occurrence.due_at
+        if delay > catch_up:
+            hours = delay.total_seconds() / 3600
+            reason = (
+                f"missed its send time {occurrence.due_at:%Y-%m-%d %H:%M} UTC by {hours:.1f} h "
+                f"(catch-up limit {catch_up.total_seconds() / 3600:g} h)"
+            )
+            late[profile.name] = (occurrence, reason)
+        else:
+            due[profile.name] = occurrence
+    return DuePeriods(due, late)
 
 
 def compose_digests(
@@ -43,11 +73,23 @@ def compose_digests(
     max_age_days: int,
     message_domain: str = "localhost",
     dry_run: bool = False,
+    periods: Mapping[str, Occurrence] | None = None,
 ) -> list[ComposedDigest]:
-    """Create this period's digest for each profile that has none yet (a dry run creates nothing)."""
-    periods = {p.name: period_for(p, now) for p in profiles}
-    due = [p for p in profiles if not set(p.channels) <= store.existing_channels(_id(p), periods[p.name])]
-    done = [ComposedDigest(p, periods[p.name], (), "already composed") for p in profiles if p not in due]
+    """Create a digest for each profile that has none yet for its period (a dry run creates nothing).
+
+    `periods` gives each profile's scheduled period (from `due_periods`); without it, each profile's
+    current period is used, as for a digest made by hand. A scheduled period with nothing new is
+    recorded as "empty" (or sent as an empty digest when the profile asks for that), so the next
+    tick does not rank it again; a digest made by hand with nothing new records nothing.
+    """
+    if periods is not None:
+        profiles = [p for p in profiles if p.name in periods]
+    occurrence = {p.name: periods[p.name] if periods is not None else None for p in profiles}
+    period = {
+        p.name: o.period if o else current_period(p, now) for p, o in zip(profiles, occurrence.values(), strict=True)
+    }
+    due = [p for p in profiles if not set(p.channels) <= store.existing_channels(_id(p), period[p.name])]
+    done = [ComposedDigest(p, period[p.name], (), "already composed") for p in profiles if p not in due]
     if not due:
         return done
 
@@ -67,22 +109,34 @@ def compose_digests(
         corpus, due, top={p.name: p.top for p in due}, min_score={p.name: p.min_score for p in due}, skip=skip
     )
     for profile, results in ranked:
-        period = periods[profile.name]
+        key = period[profile.name]
+        scheduled = occurrence[profile.name]
         chosen = tuple((by_id[r.listing_id], r.score, r.why) for r in results)
-        if not chosen:
-            composed.append(ComposedDigest(profile, period, (), "nothing new"))
-        elif dry_run:
-            composed.append(ComposedDigest(profile, period, chosen, "would send"))
+        if dry_run:
+            composed.append(ComposedDigest(profile, key, chosen, "would send" if chosen else "nothing new"))
+            continue
+        if not chosen and scheduled is None:
+            composed.append(ComposedDigest(profile, key, (), "nothing new"))
+            continue
+        ids = store.create_digests(
+            profile,
+            key,
+            [(item.id, score, why) for item, score, why in chosen],
+            message_id=make_msgid(domain=message_domain),
+            now=now,
+            due_at=scheduled.due_at if scheduled else None,
+            # A scheduled period with nothing left is still recorded: as an empty digest to send, or as handled.
+            if_empty=("send" if profile.send_empty else "record") if scheduled else "drop",
+        )
+        kept = store.digest_listing_ids(ids[0]) if ids else []
+        items = tuple(c for c in chosen if c[0].id in kept)
+        if not ids:
+            status = "nothing new"
+        elif items or profile.send_empty:
+            status = "created"
         else:
-            ids = store.create_digests(
-                profile,
-                period,
-                [(item.id, score, why) for item, score, why in chosen],
-                message_id=make_msgid(domain=message_domain),
-                now=now,
-            )
-            status = "created" if ids else "nothing new"
-            composed.append(ComposedDigest(profile, period, chosen if ids else (), status, tuple(ids)))
+            status = "empty"
+        composed.append(ComposedDigest(profile, key, items, status, tuple(ids)))
     return done + composed
 
 

@@ -41,7 +41,11 @@ class Profile:
     schedule: str = "daily"
     send_at: str = "08:00"
     tz: str = "UTC"
+    weekday: str = "mon"  # for weekly digests
+    skip_weekends: bool = False
+    send_empty: bool = False  # send "nothing new today" rather than nothing
     id: int | None = None
+    created_at: datetime | None = None
 
     @property
     def channels(self) -> list[str]:
@@ -81,3 +85,4 @@ class Digest:
     items: tuple[DigestItem, ...]
     message_id: str | None = None
     created_at: datetime | None = None
+    attempts: int = 0

@@ -11,6 +11,7 @@ from bot.errors import ProfileError
 from bot.models import Profile
 
 SCHEDULES = ("daily", "weekly")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TOP = 50
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -64,6 +65,11 @@ def validate_profile(profile: Profile) -> Profile:
         raise ProfileError(f"invalid time {profile.send_at!r}: use HH:MM on a 24-hour clock, e.g. 08:00")
     if profile.schedule not in SCHEDULES:
         raise ProfileError(f"invalid schedule {profile.schedule!r}: use {' or '.join(SCHEDULES)}")
+    profile = replace(profile, weekday=profile.weekday.strip().lower()[:3])
+    if profile.weekday not in WEEKDAYS:
+        raise ProfileError(f"invalid weekday {profile.weekday!r}: use one of {', '.join(WEEKDAYS)}")
+    if profile.schedule == "weekly" and profile.skip_weekends and WEEKDAYS.index(profile.weekday) >= 5:
+        raise ProfileError(f"a weekly digest on {profile.weekday} never goes out when weekends are skipped")
     if not 1 <= profile.top <= MAX_TOP:
         raise ProfileError(f"invalid --top {profile.top}: a digest holds between 1 and {MAX_TOP} papers")
     if not 0.0 <= profile.min_score < 1.0:

@@ -9,6 +9,7 @@ from bot.models import Listing, Profile
 from bot.store import Store, schema
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
 
 
 def paper(id_: str, **fields) -> Listing:
@@ -106,13 +107,73 @@ def test_delivery_outcomes_are_recorded(store):
     store.upsert_listings([paper("a")])
     p = store.add_profile(Profile(name="p", keywords=["x"], email="p@example.org", slack_channel="#p"))
     email_id, slack_id = store.create_digests(p, "2026-11-27", [("a", 0.9, [])])
-    store.record_failure(email_id, "connection refused", temporary=True)
-    store.record_failure(slack_id, "channel_not_found", temporary=False)
-    assert [d.id for d in store.pending_digests()] == [email_id]
+    assert [d.id for d in store.claim_deliveries("me", now=NOW, lease=LEASE, limit=10)] == [email_id, slack_id]
+    store.record_failure(email_id, "connection refused", retry_at=NOW + timedelta(minutes=1))
+    store.record_failure(slack_id, "channel_not_found", retry_at=None)
+    assert store.claim_deliveries("me", now=NOW, lease=LEASE, limit=10) == []  # waiting out its delay
+    (again,) = store.claim_deliveries("me", now=NOW + timedelta(minutes=2), lease=LEASE, limit=10)
+    assert (again.id, again.attempts) == (email_id, 2)
     store.mark_sent(email_id, "outbox/x.eml")
     summary = {s.id: s for s in store.digest_summaries()}
     assert (summary[email_id].state, summary[email_id].attempts, summary[email_id].last_error) == ("sent", 2, None)
     assert (summary[slack_id].state, summary[slack_id].last_error) == ("failed", "channel_not_found")
+
+
+def test_a_claim_is_exclusive_until_its_lease_runs_out(store):
+    store.upsert_listings([paper("a")])
+    p = store.add_profile(Profile(name="p", keywords=["x"]))
+    (digest_id,) = store.create_digests(p, "2026-11-27", [("a", 0.9, [])])
+    assert [d.id for d in store.claim_deliveries("first", now=NOW, lease=LEASE, limit=5)] == [digest_id]
+    assert store.claim_deliveries("second", now=NOW + LEASE - timedelta(seconds=1), lease=LEASE, limit=5) == []
+    # The first process died: after its lease the delivery is claimable again, as a new attempt.
+    (reclaimed,) = store.claim_deliveries("second", now=NOW + LEASE + timedelta(seconds=1), lease=LEASE, limit=5)
+    assert reclaimed.attempts == 2
+
+
+def test_released_deliveries_are_claimable_at_once_and_not_counted(store):
+    store.upsert_listings([paper("a"), paper("b")])
+    p = store.add_profile(Profile(name="p", keywords=["x"]))
+    q = store.add_profile(Profile(name="q", keywords=["x"]))
+    ids = store.create_digests(p, "2026-11-27", [("a", 0.9, [])]) + store.create_digests(
+        q, "2026-11-27", [("b", 1, [])]
+    )
+    store.claim_deliveries("me", now=NOW, lease=LEASE, limit=5)
+    store.release(ids, "someone-else")  # only the owner can release
+    assert store.claim_deliveries("other", now=NOW, lease=LEASE, limit=5) == []
+    store.release(ids, "me")
+    claimed = store.claim_deliveries("other", now=NOW, lease=LEASE, limit=5, after_id=ids[0])
+    assert [(d.id, d.attempts) for d in claimed] == [(ids[1], 1)]
+
+
+def test_a_failed_delivery_can_be_requeued(store):
+    store.upsert_listings([paper("a")])
+    p = store.add_profile(Profile(name="p", keywords=["x"]))
+    (digest_id,) = store.create_digests(p, "2026-11-27", [("a", 0.9, [])])
+    with pytest.raises(StoreError, match="is pending, not failed"):
+        store.requeue(digest_id)
+    store.claim_deliveries("me", now=NOW, lease=LEASE, limit=1)
+    store.record_failure(digest_id, "550 no such user", retry_at=None)
+    store.requeue(digest_id, now=NOW)
+    (again,) = store.claim_deliveries("me", now=NOW, lease=LEASE, limit=1)
+    assert again.attempts == 1
+    with pytest.raises(StoreError, match="no delivery 999"):
+        store.requeue(999)
+
+
+def test_skipped_and_empty_periods_count_as_handled(store):
+    store.upsert_listings([paper("a")])
+    p = store.add_profile(Profile(name="p", keywords=["x"], email="p@example.org"))
+    assert store.record_skipped(p, "2026-11-26", "missed by 14 h", due_at=NOW, now=NOW)
+    assert store.record_skipped(p, "2026-11-26", "again", due_at=NOW, now=NOW) == []
+    store.create_digests(p, "2026-11-27", [("a", 1, [])])
+    assert store.create_digests(p, "2026-11-28", [("a", 1, [])], if_empty="record")
+    assert {(s.period, s.state) for s in store.digest_summaries()} == {
+        ("2026-11-26", "skipped"),
+        ("2026-11-27", "pending"),
+        ("2026-11-28", "empty"),
+    }
+    assert store.existing_channels(p.id, "2026-11-28") == {"email"}
+    assert [d.period for d in store.pending_digests()] == ["2026-11-27"]
 
 
 def test_source_state_is_kept(store):
@@ -145,14 +206,55 @@ def test_migrations_upgrade_an_existing_file_once(tmp_path):
         conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN note TEXT"))
 
     engine = sa.create_engine(url)
+    next_version = schema.LATEST + 1
     for _ in range(2):
         with engine.begin() as conn:
-            assert schema.migrate(conn, {2: add_note_column}, latest=2) == 2
+            assert schema.migrate(conn, {next_version: add_note_column}, latest=next_version) == next_version
     assert calls == [1]
     with engine.connect() as conn:
         assert "note" in {c["name"] for c in sa.inspect(conn).get_columns("profiles")}
-        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == 2
+        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == next_version
     engine.dispose()
+
+
+def test_a_version_1_file_is_upgraded_with_its_data(database_url):
+    """A database made by the first release: every migration since runs on it and nothing is lost."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        _create_version_1(conn)
+        conn.execute(
+            sa.text(
+                "INSERT INTO profiles (name, keywords, exclude, likes, dislikes, authors, top, min_score, schedule,"
+                " send_at, tz, created_at, updated_at) VALUES ('old', '[\"x\"]', '[]', '[]', '[]', '[]', 10, 0.05,"
+                " 'daily', '08:00', 'UTC', '2026-11-01 08:00:00', '2026-11-01 08:00:00')"
+            )
+        )
+    engine.dispose()
+    with Store(database_url) as store:
+        assert store.version == schema.LATEST
+        old = store.profile("old")
+        assert (old.keywords, old.weekday, old.skip_weekends, old.send_empty) == (["x"], "mon", False, False)
+        store.upsert_listings([paper("a")])
+        assert store.create_digests(old, "2026-11-27", [("a", 1, [])], due_at=NOW)
+
+
+def _create_version_1(conn):
+    """The schema as version 1 created it: today's tables without the columns added since."""
+    schema.metadata.create_all(conn)
+    for table, column in sorted(_ADDED_AFTER_V1):
+        conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (1)"))
+
+
+_ADDED_AFTER_V1 = {
+    ("profiles", "weekday"),
+    ("profiles", "skip_weekends"),
+    ("profiles", "send_empty"),
+    ("digests", "due_at"),
+    ("digests", "next_attempt_at"),
+    ("digests", "lease_owner"),
+    ("digests", "lease_until"),
+}
 
 
 def test_a_newer_schema_is_refused(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -173,7 +173,7 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
         bot digest --profile decoding --dry-run
     """
     from bot.channels import make_channels
-    from bot.deliver import deliver_pending
+    from bot.deliver import deliver_pending, retry_policy
     from bot.digest import compose_digests
 
     now = datetime.now(UTC)
@@ -200,6 +200,10 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
             abstract_chars=config.digest.abstract_chars,
             profile=profile_name,
             now=now,
+            lease=timedelta(seconds=config.delivery.lease_seconds),
+            batch=config.delivery.batch_size,
+            retry=retry_policy(config.delivery),
+            include_waiting=True,  # asked for by hand: do not make a waiting retry wait longer
         )
     rows = []
     for c in composed:

@@ -261,6 +261,8 @@ def _typed(entry: dict[str, Any]) -> dict[str, Any]:
 def _as_dict(p: Profile) -> dict[str, Any]:
     data = asdict(p)
     data.pop("id")
+    created = data.pop("created_at")
+    data["created_at"] = created.isoformat(timespec="seconds") if created else None
     return data
 
 

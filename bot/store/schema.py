@@ -73,6 +73,9 @@ profiles = sa.Table(
     sa.Column("schedule", sa.String(16), nullable=False),
     sa.Column("send_at", sa.String(5), nullable=False),
     sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("weekday", sa.String(3), nullable=False, server_default="mon"),  # weekly digests go out on this day
+    sa.Column("skip_weekends", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("send_empty", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -85,8 +88,15 @@ digests = sa.Table(
     sa.Column("channel", sa.String(16), nullable=False),
     # The profile's local date (2026-11-27) or ISO week (2026-W48): one digest per channel and period.
     sa.Column("period", sa.String(16), nullable=False),
-    # pending → sent | failed
+    # pending → sent | failed; skipped (its send time passed too long ago) and empty (nothing to send)
+    # are recorded so the period counts as handled.
     sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("due_at", UTCDateTime),  # the scheduled send time; null for a digest made by hand
+    sa.Column("next_attempt_at", UTCDateTime),  # after a temporary failure: not before this
+    # A claim: the process sending it and until when. An expired lease (the process died) lets
+    # another process claim the delivery again.
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
     # Created before the first attempt and reused on every retry, so a resent email is recognisably the same.
     sa.Column("message_id", sa.Text),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -144,9 +154,24 @@ source_state = sa.Table(
 
 Migration = Callable[[Connection], None]
 
-# version → the step that upgrades version-1 to version. Version 1 is the first schema: nothing to add.
-MIGRATIONS: Mapping[int, Migration] = {}
-LATEST = 1
+
+def _v2_schedules_and_leases(conn: Connection) -> None:
+    """Weekly weekday, weekend skipping and empty digests per profile; due times, retries and leases."""
+    for statement in (
+        "ALTER TABLE profiles ADD COLUMN weekday VARCHAR(3) NOT NULL DEFAULT 'mon'",
+        "ALTER TABLE profiles ADD COLUMN skip_weekends BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE profiles ADD COLUMN send_empty BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE digests ADD COLUMN due_at TIMESTAMP",
+        "ALTER TABLE digests ADD COLUMN next_attempt_at TIMESTAMP",
+        "ALTER TABLE digests ADD COLUMN lease_owner VARCHAR(100)",
+        "ALTER TABLE digests ADD COLUMN lease_until TIMESTAMP",
+    ):
+        conn.execute(sa.text(statement))
+
+
+# version → the step that upgrades version-1 to version. Version 1 is the first schema.
+MIGRATIONS: Mapping[int, Migration] = {2: _v2_schedules_and_leases}
+LATEST = 2
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,16 +220,22 @@ class Store:
         *,
         message_id: str | None = None,
         now: datetime | None = None,
+        due_at: datetime | None = None,
+        if_empty: str = "drop",
     ) -> list[int]:
         """Create this period's digest on each of the profile's channels, all or nothing.
 
         The listings are claimed in `sent_items` first; one already claimed (by an earlier digest, or
         by another process a moment ago) is left out, so the database itself forbids a repeat.
-        Returns the ids of the digests created: none when they exist already or nothing is left.
+        When nothing is left, `if_empty` decides: "drop" creates nothing, "record" stores the digests
+        as state "empty" (the period is handled, nothing is sent), "send" stores them to be sent.
+        Returns the ids of the digests created: none when they exist already or were dropped.
         """
+        if if_empty not in ("drop", "record", "send"):
+            raise ValueError(f"if_empty must be drop, record or send, not {if_empty!r}")
         now = now or _now()
         try:
-            return self._create_digests(profile, period, items, message_id, now)
+            return self._create_digests(profile, period, items, message_id, now, due_at, if_empty)
         except _NothingLeft:
             return []
 
@@ -240,6 +246,8 @@ class Store:
         items: Sequence[tuple[str, float, Sequence[str]]],
         message_id: str | None,
         now: datetime,
+        due_at: datetime | None,
+        if_empty: str,
     ) -> list[int]:
         assert profile.id is not None
         with self.engine.begin() as conn:
@@ -252,6 +260,7 @@ class Store:
                     state="pending",
                     message_id=message_id if channel != "slack" else None,
                     created_at=now,
+                    due_at=due_at,
                 )
                 stmt = stmt.on_conflict_do_nothing(index_elements=["profile_id", "channel", "period"])
                 digest_id = conn.execute(stmt.returning(digests.c.id)).scalar()
@@ -269,7 +278,11 @@ class Store:
                     claimed.add(listing_id)
             kept = [item for item in items if item[0] in claimed]
             if not kept:
-                raise _NothingLeft  # roll the new digest rows back: an empty digest is not sent
+                if if_empty == "drop":
+                    raise _NothingLeft  # roll the new digest rows back
+                if if_empty == "record":
+                    conn.execute(digests.update().where(digests.c.id.in_(created)).values(state="empty"))
+                return created
             conn.execute(
                 digest_items.insert(),
                 [
@@ -280,18 +293,126 @@ class Store:
             )
         return created
 
-    def pending_digests(self, *, profile: str | None = None) -> list[Digest]:
-        """Digests created but not yet delivered, oldest first, with their items and listings."""
+    def digest_listing_ids(self, digest_id: int) -> list[str]:
         with self.engine.connect() as conn:
             query = (
-                sa.select(digests, profiles.c.name)
-                .join(profiles, profiles.c.id == digests.c.profile_id)
-                .where(digests.c.state == "pending")
-                .order_by(digests.c.id)
+                sa.select(digest_items.c.listing_id)
+                .where(digest_items.c.digest_id == digest_id)
+                .order_by(digest_items.c.position)
             )
-            if profile is not None:
-                query = query.where(profiles.c.name == profile)
-            rows = conn.execute(query).all()
+            return list(conn.execute(query).scalars())
+
+    def record_skipped(
+        self, profile: Profile, period: str, reason: str, *, due_at: datetime, now: datetime
+    ) -> list[int]:
+        """Record that this period's digest was not sent, and why; the period then counts as handled."""
+        assert profile.id is not None
+        created = []
+        with self.engine.begin() as conn:
+            for channel in profile.channels:
+                stmt = _insert(conn, digests).values(
+                    profile_id=profile.id,
+                    channel=channel,
+                    period=period,
+                    state="skipped",
+                    last_error=reason,
+                    created_at=now,
+                    due_at=due_at,
+                )
+                stmt = stmt.on_conflict_do_nothing(index_elements=["profile_id", "channel", "period"])
+                if (digest_id := conn.execute(stmt.returning(digests.c.id)).scalar()) is not None:
+                    created.append(digest_id)
+        return created
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        after_id: int = 0,
+        profile: str | None = None,
+        include_waiting: bool = False,
+    ) -> list[Digest]:
+        """Claim up to `limit` deliveries that are ready, for `lease`, in one atomic statement.
+
+        Ready: pending, past any retry delay (unless `include_waiting`), and not leased, or leased by
+        a process whose lease ran out (it died). Only ids above `after_id`, in id order, so one pass
+        never claims a delivery twice. The claim counts as an attempt. Two processes never claim the
+        same delivery: the conditions are checked again by the UPDATE itself, which the database
+        serialises.
+        """
+        conditions = [
+            digests.c.state == "pending",
+            digests.c.id > after_id,
+            sa.or_(digests.c.lease_until.is_(None), digests.c.lease_until < now),
+        ]
+        if not include_waiting:
+            conditions.append(sa.or_(digests.c.next_attempt_at.is_(None), digests.c.next_attempt_at <= now))
+        ready = sa.and_(*conditions)
+        candidates = sa.select(digests.c.id).where(ready).order_by(digests.c.id).limit(limit)
+        if profile is not None:
+            candidates = candidates.join(profiles, profiles.c.id == digests.c.profile_id).where(
+                profiles.c.name == profile
+            )
+        with self.engine.begin() as conn:
+            claimed = (
+                conn.execute(
+                    digests.update()
+                    .where(digests.c.id.in_(candidates.scalar_subquery()), ready)
+                    .values(lease_owner=owner, lease_until=now + lease, attempts=digests.c.attempts + 1)
+                    .returning(digests.c.id)
+                )
+                .scalars()
+                .all()
+            )
+        return self._digests(sorted(claimed))
+
+    def release(self, digest_ids: Sequence[int], owner: str) -> None:
+        """Give back claimed deliveries that were not attempted (the process is stopping)."""
+        if not digest_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                digests.update()
+                .where(digests.c.id.in_(list(digest_ids)), digests.c.lease_owner == owner, digests.c.state == "pending")
+                .values(lease_owner=None, lease_until=None, attempts=digests.c.attempts - 1)
+            )
+
+    def requeue(self, digest_id: int, *, now: datetime | None = None) -> None:
+        """Put a failed delivery back in the queue with a fresh count of attempts."""
+        with self.engine.begin() as conn:
+            state = conn.execute(sa.select(digests.c.state).where(digests.c.id == digest_id)).scalar()
+            if state is None:
+                raise StoreError(f"no delivery {digest_id} (see `bot status`)")
+            if state != "failed":
+                raise StoreError(f"delivery {digest_id} is {state}, not failed: nothing to retry")
+            conn.execute(
+                digests.update()
+                .where(digests.c.id == digest_id)
+                .values(state="pending", attempts=0, next_attempt_at=now or _now(), lease_owner=None, lease_until=None)
+            )
+
+    def pending_digests(self, *, profile: str | None = None) -> list[Digest]:
+        """Digests created but not yet delivered, oldest first, with their items and listings."""
+        query = (
+            sa.select(digests.c.id)
+            .join(profiles, profiles.c.id == digests.c.profile_id)
+            .where(digests.c.state == "pending")
+            .order_by(digests.c.id)
+        )
+        if profile is not None:
+            query = query.where(profiles.c.name == profile)
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        return self._digests(ids)
+
+    def _digests(self, ids: Sequence[int]) -> list[Digest]:
+        """The digests with these ids, in this order, with their profiles, items and listings."""
+        with self.engine.connect() as conn:
+            by_id = {row.id: row for row in self._select_in(conn, digests, digests.c.id, ids)}
+            rows = [by_id[i] for i in ids if i in by_id]
             out = []
             profile_cache: dict[int, Profile] = {}
             for row in rows:
@@ -314,6 +435,7 @@ class Store:
                         items=items,
                         message_id=row.message_id,
                         created_at=row.created_at,
+                        attempts=row.attempts,
                     )
                 )
         return out
@@ -327,19 +449,21 @@ class Store:
                     state="sent",
                     receipt=receipt,
                     sent_at=now or _now(),
-                    attempts=digests.c.attempts + 1,
                     last_error=None,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )
 
-    def record_failure(self, digest_id: int, error: str, *, temporary: bool) -> None:
-        """A failed attempt: a temporary failure leaves the digest pending for the next run."""
+    def record_failure(self, digest_id: int, error: str, *, retry_at: datetime | None) -> None:
+        """A failed attempt: with `retry_at` the delivery waits until then, without it it has failed."""
+        values: dict[str, Any] = {"last_error": error, "lease_owner": None, "lease_until": None}
+        if retry_at is None:
+            values["state"] = "failed"
+        else:
+            values["next_attempt_at"] = retry_at
         with self.engine.begin() as conn:
-            conn.execute(
-                digests.update()
-                .where(digests.c.id == digest_id)
-                .values(state="pending" if temporary else "failed", last_error=error, attempts=digests.c.attempts + 1)
-            )
+            conn.execute(digests.update().where(digests.c.id == digest_id).values(**values))
 
     def digest_summaries(self) -> list[DigestSummary]:
         with self.engine.connect() as conn:
@@ -472,6 +596,9 @@ _PROFILE_FIELDS = (
     "schedule",
     "send_at",
     "tz",
+    "weekday",
+    "skip_weekends",
+    "send_empty",
 )
 
 
@@ -483,4 +610,4 @@ def _profile(row: Any) -> Profile:
     values = {f: getattr(row, f) for f in _PROFILE_FIELDS}
     for f in ("keywords", "exclude", "likes", "dislikes", "authors"):
         values[f] = list(values[f])
-    return Profile(**values, id=row.id)
+    return Profile(**values, id=row.id, created_at=row.created_at)
