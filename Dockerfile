@@ -1,6 +1,5 @@
 # The bot with its embedded defaults: SQLite in /app/data, digests in /app/outbox.
-# Until the scheduler (`bot run`) exists, the container fetches and sends one round, then exits;
-# run it from cron or a systemd timer.
+# `bot run` ticks until stopped; docker stop sends SIGTERM, which finishes the message being sent.
 FROM python:3.11-slim
 
 WORKDIR /app
@@ -11,4 +10,5 @@ COPY config ./config
 COPY seeds ./seeds
 
 VOLUME ["/app/data", "/app/outbox"]
-CMD ["sh", "-c", "bot fetch && bot digest"]
+STOPSIGNAL SIGTERM
+CMD ["bot", "run"]

@@ -14,7 +14,7 @@ from bot.cli.common import config_option, cut, open_store, table
 from bot.config import Config
 from bot.errors import ProfileError
 from bot.models import Profile
-from bot.profiles import SCHEDULES, validate_profile
+from bot.profiles import SCHEDULES, WEEKDAYS, validate_profile
 from bot.store import Store
 
 
@@ -56,6 +56,13 @@ def _profile_options(func: Any) -> Any:
         click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="How often  [default: daily]"),
         click.option("--at", "send_at", default=None, metavar="HH:MM", help="Local send time  [default: 08:00]"),
         click.option("--tz", default=None, help="IANA time zone, e.g. Europe/Berlin  [default: UTC]"),
+        click.option(
+            "--weekday", type=click.Choice(WEEKDAYS), default=None, help="Day of a weekly digest  [default: mon]"
+        ),
+        click.option(
+            "--skip-weekends/--no-skip-weekends", default=None, help="No daily digest on Saturday and Sunday."
+        ),
+        click.option("--send-empty/--no-send-empty", default=None, help="Send a digest even when nothing new matched."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -246,6 +253,8 @@ def _typed(entry: dict[str, Any]) -> dict[str, Any]:
             value = [value] if isinstance(value, str) else value
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ProfileError(f"{key} must be a list of strings")
+        elif key == "created_at":
+            raise ProfileError("created_at is set by the bot")
         elif key == "min_score" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         elif key in ("email", "slack_channel"):

@@ -1,0 +1,166 @@
+"""The clock door: `bot run` ticks with APScheduler; each tick fetches the sources that are due,
+makes the digests whose send time has passed, and delivers what is ready.
+
+The database, not the scheduler, is the source of truth: a tick asks the store what is due, so a
+restart, a crash or a second process changes nothing about what is sent. APScheduler is only the
+metronome (one interval job, never two at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from types import FrameType
+
+from bot.channels import Channels
+from bot.config import Config, SourceConfig
+from bot.deliver import DeliveryOutcome, deliver_pending, process_owner, retry_policy
+from bot.digest import ComposedDigest, compose_digests, due_periods
+from bot.fetch import FetchResult, fetch_sources
+from bot.store import SourceState, Store
+
+log = logging.getLogger("bot.run")
+
+
+@dataclass
+class TickReport:
+    fetched: list[FetchResult] = field(default_factory=list)
+    composed: list[ComposedDigest] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # profile, period, reason
+    delivered: list[DeliveryOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.error for r in self.fetched) or any(o.error and not o.will_retry for o in self.delivered)
+
+
+def sources_due(
+    sources: Sequence[SourceConfig], states: dict[str, SourceState], *, now: datetime, default_every: timedelta
+) -> list[SourceConfig]:
+    """Sources never fetched, or last fetched at least their interval ago."""
+    due = []
+    for source in sources:
+        every = timedelta(minutes=source.every_minutes) if source.every_minutes else default_every
+        state = states.get(source.name)
+        if state is None or state.last_fetch_at is None or now - state.last_fetch_at >= every:
+            due.append(source)
+    return due
+
+
+def tick(
+    config: Config,
+    store: Store,
+    channels: Channels,
+    *,
+    now: datetime,
+    owner: str,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> TickReport:
+    report = TickReport()
+    due_sources = sources_due(
+        config.sources,
+        store.source_states(),
+        now=now,
+        default_every=timedelta(minutes=config.schedule.fetch_every_minutes),
+    )
+    if due_sources:
+        report.fetched = fetch_sources(store, due_sources)
+        for r in report.fetched:
+            if r.error:
+                log.error("source %s failed: %s", r.source, r.error)
+            else:
+                log.info("source %s: %d new, %d updated, %d unchanged", r.source, r.new, r.updated, r.unchanged)
+
+    profiles = store.profiles()
+    periods = due_periods(store, profiles, now=now, catch_up=timedelta(hours=config.schedule.catch_up_hours))
+    by_name = {p.name: p for p in profiles}
+    for name, (occurrence, reason) in periods.late.items():
+        if store.record_skipped(by_name[name], occurrence.period, reason, due_at=occurrence.due_at, now=now):
+            report.skipped.append((name, occurrence.period, reason))
+            log.warning("skipped %s %s: %s", name, occurrence.period, reason)
+    if periods.due and not should_stop():
+        report.composed = compose_digests(
+            store,
+            profiles,
+            now=now,
+            max_age_days=config.digest.max_age_days,
+            message_domain=parseaddr(config.email.sender)[1].rpartition("@")[2] or "localhost",
+            periods=periods.due,
+        )
+        for c in report.composed:
+            log.info("digest %s %s: %s, %d papers", c.profile.name, c.period, c.status, len(c.items))
+
+    report.delivered = deliver_pending(
+        store,
+        channels.notifiers,
+        sender=config.email.sender,
+        abstract_chars=config.digest.abstract_chars,
+        owner=owner,
+        lease=timedelta(seconds=config.delivery.lease_seconds),
+        batch=config.delivery.batch_size,
+        retry=retry_policy(config.delivery),
+        should_stop=should_stop,
+    )
+    for o in report.delivered:
+        where = f"delivery {o.digest.id} ({o.digest.profile.name} via {o.digest.channel}, {o.digest.period})"
+        if o.receipt:
+            log.info("sent %s → %s", where, o.receipt)
+        elif o.will_retry:
+            log.warning("%s failed, will retry: %s", where, o.error)
+        else:
+            log.error("%s failed: %s", where, o.error)
+    return report
+
+
+def run(config: Config, store: Store, channels: Channels, *, once: bool = False) -> int:
+    """Tick until SIGTERM or SIGINT (or once); returns the exit code."""
+    owner = process_owner()
+    if once:
+        report = tick(config, store, channels, now=datetime.now(UTC), owner=owner)
+        return 1 if report.failed else 0
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not two lines per tick
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: finishing the message being sent, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    def job() -> None:
+        try:
+            tick(config, store, channels, now=datetime.now(UTC), owner=owner, should_stop=stop.is_set)
+        except Exception:  # a failed tick is logged; the next one starts afresh from the database
+            log.exception("tick failed")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    scheduler = BackgroundScheduler(timezone=UTC)
+    # One job, never two at once; a tick missed while the last one ran is simply dropped, since
+    # the next tick asks the database what is due anyway.
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=config.schedule.tick_seconds,
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        id="tick",
+    )
+    scheduler.start()
+    log.info("running as %s: a tick every %d s; stop with Ctrl-C or SIGTERM", owner, config.schedule.tick_seconds)
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)  # waits for the running tick, which stops at the next message
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("stopped")
+    return 0

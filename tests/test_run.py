@@ -1,0 +1,229 @@
+"""`bot run`: ticks against a controllable clock, and the long-running process with real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
+from bot.store import Store
+
+
+def at(text: str):
+    """Travel to a UTC moment (the clock stands still there) for the commands run inside."""
+    return time_machine.travel(datetime.fromisoformat(text).replace(tzinfo=UTC), tick=False)
+
+
+def configure(workdir, extra: str = "") -> None:
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text() + extra)
+
+
+def outbox(workdir) -> list[str]:
+    return sorted(p.name for p in (workdir / "outbox").glob("*")) if (workdir / "outbox").exists() else []
+
+
+def summaries(workdir):
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        return store.digest_summaries()
+
+
+def test_a_daily_digest_goes_out_once_at_the_local_send_time(workdir, bot):
+    with at("2026-11-26T12:00"):
+        bot(
+            "profile", "add", "sd", "-k", "speculative decoding", "--top", "3", "--at", "08:00", "--tz", "Europe/Berlin"
+        )
+    with at("2026-11-27T06:59"):  # 07:59 in Berlin
+        assert bot("run", "--once").exit_code == 0
+    assert outbox(workdir) == []
+    with at("2026-11-27T07:00"):
+        result = bot("run", "--once")
+    assert result.exit_code == 0, result.stderr
+    assert outbox(workdir) == ["2026-11-27_sd_outbox_1.eml", "2026-11-27_sd_outbox_1.json"]
+    with at("2026-11-27T15:00"):
+        bot("run", "--once")
+    assert len(outbox(workdir)) == 2
+    with at("2026-11-28T07:05"):
+        bot("run", "--once")
+    assert [(s.period, s.state, s.items) for s in summaries(workdir)] == [
+        ("2026-11-27", "sent", 3),
+        ("2026-11-28", "sent", 3),
+    ]
+
+
+def test_a_profile_is_not_owed_the_digest_of_a_time_before_it_existed(workdir, bot):
+    with at("2026-11-27T12:00"):
+        bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "08:00", "--tz", "UTC")
+        bot("run", "--once")
+    assert outbox(workdir) == []
+    with at("2026-11-28T08:00"):
+        bot("run", "--once")
+    assert [s.period for s in summaries(workdir)] == ["2026-11-28"]
+
+
+def test_after_downtime_a_recent_digest_is_caught_up_and_an_old_one_skipped(workdir, bot):
+    with at("2026-11-25T00:00"):
+        bot("profile", "add", "soon", "-k", "speculative decoding", "--at", "08:00", "--tz", "UTC")
+        bot("profile", "add", "late", "-k", "image generation", "--at", "06:00", "--tz", "UTC")
+        bot("fetch")
+    with at("2026-11-25T19:30"):  # down since before 06:00: 11.5 h after one send time, 13.5 h after the other
+        bot("run", "--once")
+    states = {s.profile: (s.period, s.state, s.last_error) for s in summaries(workdir)}
+    assert states["soon"] == ("2026-11-25", "sent", None)
+    assert states["late"][:2] == ("2026-11-25", "skipped")
+    assert states["late"][2] == "missed its send time 2026-11-25 06:00 UTC by 13.5 h (catch-up limit 12 h)"
+    with at("2026-11-26T06:01"):
+        bot("run", "--once")
+    assert ("2026-11-26", "sent") in {(s.period, s.state) for s in summaries(workdir) if s.profile == "late"}
+
+
+def test_a_weekly_digest_waits_for_its_day(workdir, bot):
+    with at("2026-11-20T00:00"):
+        bot(
+            "profile",
+            "add",
+            "wk",
+            "-k",
+            "speculative decoding",
+            "--schedule",
+            "weekly",
+            "--weekday",
+            "wed",
+            "--at",
+            "09:00",
+            "--tz",
+            "America/New_York",
+        )
+    for moment in ("2026-11-24T15:00", "2026-11-25T13:59"):  # Tuesday; Wednesday 08:59 in New York
+        with at(moment):
+            bot("run", "--once")
+    assert summaries(workdir) == []
+    for moment in ("2026-11-25T14:00", "2026-11-26T14:00", "2026-11-29T14:00"):
+        with at(moment):
+            bot("run", "--once")
+    assert [(s.period, s.state) for s in summaries(workdir)] == [("2026-W48", "sent")]
+
+
+def test_nothing_new_is_not_sent_unless_the_profile_asks(workdir, bot):
+    with at("2026-11-26T00:00"):
+        bot("profile", "add", "quiet", "-k", "protein folding", "--at", "08:00")
+        bot("profile", "add", "chatty", "-k", "protein folding", "--at", "08:00", "--send-empty")
+    with at("2026-11-26T08:00"):
+        bot("run", "--once")
+    states = {s.profile: (s.state, s.items) for s in summaries(workdir)}
+    assert states == {"quiet": ("empty", 0), "chatty": ("sent", 0)}
+    eml, payload_file = sorted((workdir / "outbox").glob("2026-11-26_chatty_outbox_*"))
+    assert outbox(workdir) == [eml.name, payload_file.name]
+    payload = json.loads(payload_file.read_text())
+    assert payload["text"] == "0 new papers for chatty"
+
+
+def test_sources_are_fetched_when_their_interval_has_passed(workdir, bot):
+    configure(workdir, "every_minutes = 60\n")  # appended to the seed source's table
+
+    def last_fetch():
+        with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+            return store.source_states()["hf-daily-seed"].last_fetch_at
+
+    with at("2026-11-27T10:00"):
+        bot("run", "--once")
+    first = last_fetch()
+    with at("2026-11-27T10:59"):
+        bot("run", "--once")
+    assert last_fetch() == first
+    with at("2026-11-27T11:00"):
+        bot("run", "--once")
+    assert last_fetch() > first
+
+
+def test_temporary_failures_are_retried_with_growing_delays_then_failed_then_requeued(workdir, bot):
+    configure(workdir, "\n[delivery]\nmax_attempts = 3\nretry_base_seconds = 60\n")
+    with at("2026-11-27T00:00"):
+        bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "08:00")
+    (workdir / "outbox").write_text("a file where the outbox directory should be")
+    attempts = []
+    for moment in ("08:00:00", "08:00:59", "08:01:00", "08:02:59", "08:03:00", "08:30:00"):
+        with at(f"2026-11-27T{moment}"):
+            bot("run", "--once")
+        attempts.append(summaries(workdir)[0].attempts)
+    assert attempts == [1, 1, 2, 2, 3, 3]  # waits 1 min, then 2 min, then gives up
+    (failed,) = summaries(workdir)
+    assert failed.state == "failed"
+    assert failed.last_error.startswith("gave up after 3 attempts: cannot write to outbox outbox")
+    with at("2026-11-27T08:31"):
+        status = bot("status").output
+    assert f"failed: delivery {failed.id} (sd via outbox, 2026-11-27) after 3 attempts: gave up" in status
+    assert f"→ bot retry {failed.id}" in status
+    (workdir / "outbox").unlink()
+    assert bot("retry", str(failed.id)).output == f"Delivery {failed.id} is queued again.\n"
+    with at("2026-11-27T08:32"):
+        bot("run", "--once")
+    assert summaries(workdir)[0].state == "sent"
+    assert bot("retry", str(failed.id)).stderr == f"Error: delivery {failed.id} is sent, not failed: nothing to retry\n"
+
+
+def test_status_shows_the_next_send_time_and_the_sources(workdir, bot):
+    with at("2026-11-27T12:00"):
+        bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "08:00", "--tz", "Europe/Berlin")
+        bot("fetch")
+        output = bot("status").output
+    assert "sd       Sat 2026-11-28 08:00 Europe/Berlin  —" in output
+    assert "hf-daily-seed  2026-11-27 12:00 UTC  ok       54" in output
+
+
+def start(workdir, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "SMTP_"))},
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.1)
+
+
+def test_the_long_running_process_sends_then_stops_cleanly_on_sigterm_and_sigint(workdir, bot):
+    # Real time here: a profile made yesterday is owed today's 00:00 digest, whatever the hour now.
+    configure(workdir, "\n[schedule]\ntick_seconds = 1\ncatch_up_hours = 25\n")
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=1), tick=False):
+        bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "00:00", "--send-empty")
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        proc = start(workdir, "run")
+        lines: list[str] = []
+
+        def read(proc=proc, lines=lines):
+            for line in proc.stderr:
+                lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda lines=lines, proc=proc: any("running as" in x for x in lines) or proc.poll() is not None)
+            wait_for(lambda: any(s.state == "sent" for s in summaries(workdir)))
+            proc.send_signal(signum)
+            proc.wait(timeout=30)
+            reader.join(timeout=5)
+        finally:
+            proc.kill()
+            proc.stdout.close()
+            proc.stderr.close()
+        err = "".join(lines)
+        assert proc.returncode == 0, err
+        assert f"{signal.Signals(signum).name}: finishing the message being sent, then stopping" in err
+        assert err.rstrip().endswith("stopped")
+    assert [s.state for s in summaries(workdir)] == ["sent"]  # the second run found nothing new to send
