@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
+from bot.models import Profile
 from bot.store import Store
 
 
@@ -178,14 +180,15 @@ def test_status_shows_the_next_send_time_and_the_sources(workdir, bot):
     assert "hf-daily-seed  2026-11-27 12:00 UTC  ok       54" in output
 
 
-def start(workdir, *args: str) -> subprocess.Popen:
+def start(workdir, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "SMTP_"))}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", *args],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "SMTP_"))},
+        env=clean | (env or {}),
     )
 
 
@@ -227,3 +230,50 @@ def test_the_long_running_process_sends_then_stops_cleanly_on_sigterm_and_sigint
         assert f"{signal.Signals(signum).name}: finishing the message being sent, then stopping" in err
         assert err.rstrip().endswith("stopped")
     assert [s.state for s in summaries(workdir)] == ["sent"]  # the second run found nothing new to send
+
+
+def test_two_processes_on_one_database_send_each_digest_exactly_once(workdir, bot, database_url):
+    """Two copies of `bot run` started together: every delivery is sent by exactly one of them."""
+    configure(workdir, "\n[schedule]\ntick_seconds = 1\ncatch_up_hours = 25\n[delivery]\nbatch_size = 3\n")
+    topics = ["speculative decoding", "image generation", "sparse autoencoders", "language models", "vision"]
+    with Store(database_url) as store, time_machine.travel(datetime.now(UTC) - timedelta(days=1), tick=False):
+        for i in range(40):
+            store.add_profile(
+                Profile(name=f"p{i:02d}", keywords=[topics[i % len(topics)]], top=3, send_at="00:00", send_empty=True)
+            )
+    env = {"BOT_DATABASE_URL": database_url}
+    procs = [start(workdir, "run", env=env) for _ in range(2)]
+    logs: list[list[str]] = [[], []]
+    readers = []
+    for proc, lines in zip(procs, logs, strict=True):
+        readers.append(
+            threading.Thread(target=lambda p=proc, out=lines: out.extend(line for line in p.stderr), daemon=True)
+        )
+        readers[-1].start()
+
+    def all_sent() -> bool:
+        with Store(database_url) as store:
+            states = [s.state for s in store.digest_summaries()]
+        return len(states) == 40 and set(states) == {"sent"}
+
+    try:
+        wait_for(all_sent, timeout=120)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=30)
+            proc.stdout.close()
+        for reader in readers:
+            reader.join(timeout=5)
+        for proc in procs:
+            proc.stderr.close()
+    assert [p.returncode for p in procs] == [0, 0], "".join(logs[0] + logs[1])
+    sends = [
+        re.search(r"sent delivery (\d+) ", line).group(1) for lines in logs for line in lines if "sent delivery" in line
+    ]
+    with Store(database_url) as store:
+        ids = sorted(s.id for s in store.digest_summaries())
+    assert len(ids) == 40
+    print("sends per process:", [sum("sent delivery" in line for line in lines) for lines in logs])
+    assert sorted(map(int, sends)) == ids, "each delivery sent exactly once across both processes"
