@@ -41,6 +41,12 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class SlackConfig:
+    # The Web API address: GovSlack has its own, and tests point it at a local server. Keep the trailing slash.
+    api_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
 class OutboxConfig:
     # Where digests are written when no real channel is configured (the default).
     dir: str = "outbox"
@@ -58,13 +64,20 @@ class Config:
     store: StoreConfig = StoreConfig()
     digest: DigestConfig = DigestConfig()
     email: EmailConfig = EmailConfig()
+    slack: SlackConfig = SlackConfig()
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
 
 
 _KIND_NAMES = {int: "whole number", float: "number", str: "string"}
-_SECTIONS = {"store": StoreConfig, "digest": DigestConfig, "email": EmailConfig, "outbox": OutboxConfig}
+_SECTIONS = {
+    "store": StoreConfig,
+    "digest": DigestConfig,
+    "email": EmailConfig,
+    "slack": SlackConfig,
+    "outbox": OutboxConfig,
+}
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
