@@ -226,6 +226,23 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@config_option
+def slack(config: Config) -> None:
+    """Serve the Slack app over Socket Mode: `/papers` and the buttons under each digest.
+
+    Needs SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-..., with connections:write); the bot
+    dials out to Slack, so no public address is needed. Runs until interrupted.
+
+    \b
+    Example:
+        SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... bot slack
+    """
+    from bot.slack_app import serve_socket_mode
+
+    serve_socket_mode(config, on_connected=click.echo)
+
+
 def _print_dry_run(composed: list) -> None:
     for c in composed:
         if not c.items:

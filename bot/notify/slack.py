@@ -42,6 +42,8 @@ from bot.errors import DeliveryError
 from bot.notify.base import Delivery, Notifier
 
 DEFAULT_API_URL = "https://slack.com/api/"
+# Bot scopes the notifier needs (config/manifest.yml lists them; a test keeps the two in step).
+SCOPES = ("chat:write", "channels:history", "groups:history")
 METADATA_EVENT = "paper_digest_posted"  # the event_type of our message metadata
 HISTORY_LIMIT = 200  # messages read back when looking for an earlier post (Slack's recommended page size)
 RATE_LIMIT_RETRIES = 5  # 429s honoured in a row before the delivery waits for the next run
