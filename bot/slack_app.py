@@ -199,8 +199,10 @@ def slack_routes(config: Config, app: App | None = None) -> list[Any]:
     return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
 
 
-def serve_socket_mode(config: Config, *, on_connected: Callable[[str], None] = print) -> None:
-    """Connect to Slack over Socket Mode and serve until interrupted (`bot slack`)."""
+def serve_socket_mode(
+    config: Config, *, on_connected: Callable[[str], None] = print, stop: threading.Event | None = None
+) -> None:
+    """Connect to Slack over Socket Mode and serve until interrupted (`bot slack`) or `stop` is set."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_bolt.error import BoltError
 
@@ -217,7 +219,7 @@ def serve_socket_mode(config: Config, *, on_connected: Callable[[str], None] = p
         raise ConfigError(f"Slack refused SLACK_APP_TOKEN: {exc.response.get('error')}") from exc
     on_connected(f"Connected to Slack over Socket Mode: {COMMAND} and the digest buttons are live. Ctrl+C stops.")
     try:
-        threading.Event().wait()
+        (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass
     finally:

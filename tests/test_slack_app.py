@@ -10,7 +10,7 @@ import json
 import threading
 import time
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
@@ -424,3 +424,124 @@ def test_bot_slack_opens_a_socket_mode_connection_with_the_app_token(workdir, bo
     (call,) = slack.called("apps.connections.open")
     assert call.headers["Authorization"] == "Bearer xapp-1"
     assert slack.called("auth.test")[0].headers["Authorization"] == "Bearer xoxb-1"
+
+
+@pytest.fixture
+def socket_mode_server():
+    """A WebSocket endpoint playing Slack's Socket Mode: says hello, sends envelopes, collects the acks."""
+    import asyncio
+    import queue
+
+    from starlette.routing import WebSocketRoute
+
+    outgoing: queue.Queue = queue.Queue()
+    acks: queue.Queue = queue.Queue()
+
+    async def link(websocket):
+        await websocket.accept()
+        await websocket.send_text(json.dumps({"type": "hello", "num_connections": 1}))
+        while (envelope := await asyncio.to_thread(outgoing.get)) is not None:
+            await websocket.send_text(json.dumps(envelope))
+            acks.put(json.loads(await websocket.receive_text()))
+        await websocket.close()
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[WebSocketRoute("/link", link)]),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            ws="wsproto",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+
+    def exchange(envelope):
+        outgoing.put(envelope)
+        return acks.get(timeout=30)
+
+    exchange.url = f"ws://127.0.0.1:{port}/link"
+    yield exchange
+    outgoing.put(None)
+    server.should_exit = True
+    thread.join()
+
+
+def test_socket_mode_serves_the_same_handlers(workdir, bot, slack, socket_mode_server, monkeypatch):
+    from bot.config import load_config
+    from bot.slack_app import serve_socket_mode
+
+    config_file = workdir / "config" / "bot.toml"
+    config_file.write_text(config_file.read_text() + f'\n[slack]\napi_url = "{slack.api_url}"\n', encoding="utf-8")
+    assert bot("fetch").exit_code == 0
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    slack.socket_mode_url = socket_mode_server.url
+    config = load_config()
+    stop, said = threading.Event(), []
+    serving = threading.Thread(
+        target=serve_socket_mode, args=(config,), kwargs={"on_connected": said.append, "stop": stop}
+    )
+    serving.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not said:
+            assert time.monotonic() < deadline and serving.is_alive(), "bot slack did not connect"
+            time.sleep(0.01)
+        assert said == ["Connected to Slack over Socket Mode: /papers and the digest buttons are live. Ctrl+C stops."]
+
+        body, hook = command_body(slack, "subscribe speculative decoding")
+        command = dict(parse_qsl(body))  # Socket Mode carries the same fields as JSON
+        ack = socket_mode_server(
+            {"envelope_id": "e-1", "type": "slash_commands", "accepts_response_payload": True, "payload": command}
+        )
+        assert ack["envelope_id"] == "e-1"
+        assert wait_for(slack, hook)["text"].startswith("Subscribed.")
+
+        ack = socket_mode_server(
+            {
+                "envelope_id": "e-2",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {**command, "text": "help"},
+            }
+        )
+        assert ack == {"envelope_id": "e-2", "payload": {"text": USAGE, "response_type": "ephemeral"}}
+
+        with Store(config.store.url) as store:
+            listing = store.listings()[0].id
+            hook = f"response/{uuid.uuid4().hex}"
+            payload = {
+                "type": "block_actions",
+                "user": {"id": "U9", "team_id": TEAM},
+                "team": {"id": TEAM},
+                "api_app_id": "A0001",
+                "channel": {"id": CHANNEL},
+                "response_url": slack.url + hook,
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": ACTION_UP,
+                        "block_id": "paper-1",
+                        "value": button_value(PROFILE, listing),
+                        "action_ts": "1.0",
+                    }
+                ],
+            }
+            ack = socket_mode_server(
+                {"envelope_id": "e-3", "type": "interactive", "accepts_response_payload": True, "payload": payload}
+            )
+            assert ack["envelope_id"] == "e-3"
+            assert wait_for(slack, hook)["text"].startswith("👍 counted, <@U9>.")
+            assert store.feedback_votes(store.profile(PROFILE)) == {listing: 1}
+    finally:
+        stop.set()
+        serving.join()
+    assert slack.called("apps.connections.open")[0].headers["Authorization"] == "Bearer xapp-1"
