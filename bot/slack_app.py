@@ -155,6 +155,10 @@ def _vote_handler(store: Store, action_id: str) -> Callable[..., None]:
         except ProfileError as exc:
             respond(text=f"Not recorded: {escape_mrkdwn(str(exc))}", response_type="ephemeral", replace_original=False)
             return
+        except Exception:  # the person must hear back even when something unforeseen breaks
+            log.exception("recording %s on %s for %s failed", action_id, listing_id, profile_name)
+            respond(text="Sorry, that vote failed on my side.", response_type="ephemeral", replace_original=False)
+            return
         thanks = {
             ACTION_UP: "👍 counted",
             ACTION_DOWN: "👎 counted",

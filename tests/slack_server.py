@@ -46,6 +46,7 @@ class FakeSlack:
     # method → how to answer its next calls, in order: "ok", "429", "500", "drop_after_accept", or a Slack error code
     failures: dict[str, list[str]] = field(default_factory=dict)
     retry_after: int = 1
+    channels: dict[str, str] = field(default_factory=dict)  # id → name, for conversations.list
     socket_mode_url: str = "ws://127.0.0.1:9/unset"  # what apps.connections.open hands out
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -118,6 +119,9 @@ class FakeSlack:
             if params.get("include_all_metadata") not in ("1", "true", True, 1):
                 newest_first = [{k: v for k, v in m.items() if k != "metadata"} for m in newest_first]
             return {"ok": True, "messages": newest_first, "has_more": False}
+        if method == "conversations.list":
+            listed = [{"id": i, "name": n, "is_archived": False} for i, n in self.channels.items()]
+            return {"ok": True, "channels": listed, "response_metadata": {"next_cursor": ""}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_mode_url}
         if method == "conversations.join":

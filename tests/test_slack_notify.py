@@ -145,6 +145,26 @@ def test_another_digest_with_the_same_id_from_an_older_database_is_not_mistaken(
     assert len(slack.posted(CHANNEL)) == 2
 
 
+def test_a_channel_named_by_its_name_is_found_by_id(slack):
+    slack.channels = {"C0000000001": "random", CHANNEL: "fast-inference"}
+    named = delivery(1)
+    named = type(named)(**{**named.__dict__, "slack": ({**named.slack[0], "channel": "#Fast-Inference"},)})
+    receipt = notifier(slack).send(named)
+    assert receipt.startswith(f"Slack {CHANNEL} (1 message")
+    assert len(slack.posted(CHANNEL)) == 1
+    assert slack.called("conversations.history")[0].params["channel"] == CHANNEL
+
+
+def test_a_channel_name_the_bot_cannot_see_fails_for_good(slack):
+    named = delivery(1)
+    named = type(named)(**{**named.__dict__, "slack": ({**named.slack[0], "channel": "#nowhere"},)})
+    with pytest.raises(DeliveryError) as failed:
+        notifier(slack).send(named)
+    assert not failed.value.temporary
+    assert str(failed.value).startswith("no Slack channel #nowhere that the bot can see")
+    assert slack.called("chat.postMessage") == []
+
+
 def test_history_is_retried_on_a_server_error(slack):
     slack.fail_next("conversations.history", "500")
     notifier(slack).send(delivery(1))

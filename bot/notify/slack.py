@@ -9,8 +9,9 @@ carries Slack message `metadata` with the digest id and its part number, and bef
 digest (and again before re-posting a part after an uncertain failure) the notifier reads the
 channel's recent history with `include_all_metadata` and skips the parts already there. This also
 covers a crash between posting and recording the delivery. Scopes: `chat:write` to post,
-`channels:history` (public channels) or `groups:history` (private channels) to read history; the bot
-must be a member of the channel.
+`channels:history` (public channels) or `groups:history` (private channels) to read history, and
+`channels:read` / `groups:read` to turn a profile's `#name` into the channel id history needs; the
+bot must be a member of the channel.
 
 Retries: a 429 is retried by slack_sdk's `RateLimitErrorRetryHandler`, which sleeps `Retry-After`.
 Reads (conversations.history) are also retried on 5xx and connection errors; posts are not retried
@@ -22,6 +23,7 @@ invalid_auth, missing_scope, ...) raise `DeliveryError(temporary=False)` at once
 from __future__ import annotations
 
 import http.client
+import re
 import time
 from typing import Any, ClassVar
 from urllib.error import URLError
@@ -43,8 +45,9 @@ from bot.notify.base import Delivery, Notifier
 
 DEFAULT_API_URL = "https://slack.com/api/"
 # Bot scopes the notifier needs (config/manifest.yml lists them; a test keeps the two in step).
-SCOPES = ("chat:write", "channels:history", "groups:history")
+SCOPES = ("chat:write", "channels:history", "groups:history", "channels:read", "groups:read")
 METADATA_EVENT = "paper_digest_posted"  # the event_type of our message metadata
+LIST_PAGE = 200  # channels per conversations.list page, Slack's recommended size
 HISTORY_LIMIT = 200  # messages read back when looking for an earlier post (Slack's recommended page size)
 RATE_LIMIT_RETRIES = 5  # 429s honoured in a row before the delivery waits for the next run
 POST_ATTEMPTS = 3  # tries per message when the answer is lost (5xx, dropped connection)
@@ -64,6 +67,7 @@ HINTS = {
     "is_archived": "the channel is archived",
 }
 _POSTING_METHODS = ("chat.postMessage",)
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _UNCERTAIN = (URLError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
@@ -130,13 +134,15 @@ class SlackNotifier(Notifier):
         self.post_attempts = post_attempts
         self.backoff_seconds = backoff_seconds
         self.history_limit = history_limit
+        self._ids: dict[str, str] | None = None  # channel name → id, read once per notifier
 
     def send(self, delivery: Delivery) -> str:
         if not delivery.slack:
             raise DeliveryError(f"digest {delivery.digest_id} has no Slack messages to post", temporary=False)
-        channel = delivery.slack[0].get("channel")
-        if not channel:
+        given = delivery.slack[0].get("channel")
+        if not given:
             raise DeliveryError(f"profile {delivery.profile} has no Slack channel", temporary=False)
+        channel = self._channel_id(given)
         total = len(delivery.slack)
         posted = self._already_posted(channel, delivery)
         for part, payload in enumerate(delivery.slack, start=1):
@@ -144,6 +150,33 @@ class SlackNotifier(Notifier):
                 posted[part] = self._post(channel, payload, delivery, part, total)
         stamps = ", ".join(posted[p] for p in range(1, total + 1))
         return f"Slack {channel} ({total} message{'s' if total != 1 else ''}: ts {stamps})"
+
+    def _channel_id(self, channel: str) -> str:
+        """The channel's id: conversations.history takes only ids, while a profile may name `#papers`."""
+        if _CHANNEL_ID.match(channel):
+            return channel
+        name = channel.removeprefix("#").casefold()
+        if self._ids is None:
+            self._ids = {}
+            try:
+                # The client's iterator follows Slack's cursor pagination.
+                for page in self.client.conversations_list(
+                    types="public_channel,private_channel", exclude_archived=True, limit=LIST_PAGE
+                ):
+                    self._ids.update({c["name"].casefold(): c["id"] for c in page.get("channels") or []})
+            except SlackApiError as exc:
+                self._ids = None
+                raise slack_error(exc, "listing channels to find " + channel) from exc
+            except _UNCERTAIN as exc:
+                self._ids = None
+                raise DeliveryError(f"cannot list Slack channels to find {channel}: {exc}", temporary=True) from exc
+        if name not in self._ids:
+            raise DeliveryError(
+                f"no Slack channel {channel} that the bot can see: check the name, or give the channel id "
+                "(C…, from the channel's details); a private channel must invite the bot first",
+                temporary=False,
+            )
+        return self._ids[name]
 
     def _post(self, channel: str, payload: dict[str, Any], delivery: Delivery, part: int, total: int) -> str:
         fields = {k: v for k, v in payload.items() if k != "channel"}
