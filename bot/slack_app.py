@@ -17,6 +17,7 @@ What the commands do is `bot.slack_commands`; this module only wires Slack to it
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import threading
@@ -30,7 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Config
-from bot.errors import ConfigError, ProfileError
+from bot.errors import BotError, ConfigError, ProfileError
 from bot.notify.slack import make_client
 from bot.profiles import validate_profile
 from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, escape_mrkdwn, parse_button_value
@@ -69,8 +70,38 @@ def create_app(
     With a signing secret, requests are verified (HTTP mode); without one, only Socket Mode can
     serve it (Slack's own connection authenticates those).
     """
+    from slack_bolt.error import BoltError
+
     client = client or make_client(token, config.slack.api_url)
-    app = App(
+    try:
+        app = _app(client, signing_secret)
+    except BoltError as exc:  # bolt's auth.test refused the token
+        cause = exc.__context__
+        code = cause.response.get("error") if isinstance(cause, SlackApiError) else exc
+        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN: {code}") from exc
+    except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
+        raise BotError(f"cannot reach Slack at {client.base_url}: {exc}") from exc
+    register(app, store or Store(config.store.url), defaults_from(config))
+    return app
+
+
+class _NotTheTokenWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN by itself and warns that our client (pointed at [slack] api_url,
+    with our retry handlers) takes precedence; that is the intent, so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_bolt_log = logging.getLogger("bot.slack_app.bolt")
+_bolt_log.addFilter(_NotTheTokenWarning())
+
+
+def _app(client: WebClient, signing_secret: str | None) -> App:
+    return App(
+        logger=_bolt_log,
         client=client,
         signing_secret=signing_secret or "",
         request_verification_enabled=bool(signing_secret),
@@ -80,8 +111,6 @@ def create_app(
         url_verification_enabled=bool(signing_secret),
         process_before_response=False,
     )
-    register(app, store or Store(config.store.url), defaults_from(config))
-    return app
 
 
 def defaults_from(config: Config) -> Defaults:
@@ -208,17 +237,14 @@ def serve_socket_mode(
 ) -> None:
     """Connect to Slack over Socket Mode and serve until interrupted (`bot slack`) or `stop` is set."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_bolt.error import BoltError
 
     if note := missing_secrets("socket"):
         raise ConfigError(note)
     token, app_token = os.environ["SLACK_BOT_TOKEN"].strip(), os.environ["SLACK_APP_TOKEN"].strip()
+    app = create_app(config, token=token)
+    handler = SocketModeHandler(app, app_token, web_client=make_client(app_token, config.slack.api_url))
     try:
-        app = create_app(config, token=token)
-        handler = SocketModeHandler(app, app_token, web_client=make_client(app_token, config.slack.api_url))
         handler.connect()
-    except BoltError as exc:  # auth.test refused SLACK_BOT_TOKEN
-        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN: {exc}") from exc
     except SlackApiError as exc:  # apps.connections.open refused SLACK_APP_TOKEN
         raise ConfigError(f"Slack refused SLACK_APP_TOKEN: {exc.response.get('error')}") from exc
     on_connected(f"Connected to Slack over Socket Mode: {COMMAND} and the digest buttons are live. Ctrl+C stops.")

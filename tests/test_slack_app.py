@@ -401,6 +401,14 @@ def test_http_mode_needs_its_secrets(monkeypatch):
         slack_routes(Config())
 
 
+def test_a_refused_bot_token_is_one_line(slack, db):
+    slack.fail_next("auth.test", "invalid_auth")
+    config = Config(store=StoreConfig(url=db.url))
+    with pytest.raises(ConfigError) as refused:
+        create_app(config, token="xoxb-bad", signing_secret=SECRET, store=db, client=make_client("x", slack.api_url))
+    assert str(refused.value) == "Slack refused SLACK_BOT_TOKEN: invalid_auth"
+
+
 # Socket Mode ------------------------------------------------------------------------------------
 
 
@@ -418,6 +426,7 @@ def test_bot_slack_opens_a_socket_mode_connection_with_the_app_token(workdir, bo
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
     slack.fail_next("apps.connections.open", "invalid_auth")
+    slack.fail_next("auth.test", "ok")
     result = bot("slack")
     assert result.exit_code == 2
     assert result.output.strip() == "Error: Slack refused SLACK_APP_TOKEN: invalid_auth"
@@ -545,3 +554,19 @@ def test_socket_mode_serves_the_same_handlers(workdir, bot, slack, socket_mode_s
         stop.set()
         serving.join()
     assert slack.called("apps.connections.open")[0].headers["Authorization"] == "Bearer xapp-1"
+
+
+def test_bot_slack_when_slack_cannot_be_reached_is_one_line(workdir, bot, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = workdir / "config" / "bot.toml"
+    url = f"http://127.0.0.1:{port}/api/"
+    config.write_text(config.read_text() + f'\n[slack]\napi_url = "{url}"\n', encoding="utf-8")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    result = bot("slack")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot reach Slack at {url}: ") and result.output.count("\n") == 1

@@ -238,8 +238,12 @@ def slack(config: Config) -> None:
     Example:
         SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... bot slack
     """
+    import logging
+
     from bot.slack_app import serve_socket_mode
 
+    # A long-running server: warnings and errors (a reconnect, a failed command) go to stderr with a time.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve_socket_mode(config, on_connected=click.echo)
 
 
