@@ -130,8 +130,9 @@ def register(app: App, store: Store, defaults: Defaults) -> None:
             ack()
 
     def do_command(command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext) -> None:
-        parsed = parse(command.get("text", ""))
-        if immediate(command.get("text", "")) or isinstance(parsed, Reply):
+        text = command.get("text", "")
+        parsed = parse(text)
+        if isinstance(parsed, Reply) or immediate(text):
             return  # already answered in the ack
         where = Where(
             channel_id=command.get("channel_id", ""),
@@ -139,9 +140,9 @@ def register(app: App, store: Store, defaults: Defaults) -> None:
             user_id=command.get("user_id", ""),
         )
         try:
-            reply = run(store, command.get("text", ""), where, defaults, now=datetime.now(UTC))
+            reply = run(store, text, where, defaults, now=datetime.now(UTC))
         except Exception:  # the person must hear back even when something unforeseen breaks
-            log.exception("/papers %r failed", command.get("text", ""))
+            log.exception("/papers %r failed", text)
             reply = Reply("Sorry, that failed on my side; the bot's log has the details.")
         if parsed[0] == "subscribe" and reply.public:
             reply = _join(client, where.channel_id, context.bot_user_id, reply)
