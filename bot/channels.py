@@ -6,6 +6,7 @@ credentials are missing falls back to the local outbox, and the notes say so in 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from bot.config import Config
@@ -21,5 +22,11 @@ class Channels:
 def make_channels(config: Config) -> Channels:
     outbox = OutboxNotifier(config.outbox.dir)
     notifiers: dict[str, Notifier] = dict.fromkeys(outbox.channels, outbox)
-    notes = [f"email and Slack are not configured: digests go to the local outbox {config.outbox.dir}/"]
+    notes = [f"email is not configured: email digests go to the local outbox {config.outbox.dir}/"]
+    if token := os.environ.get("SLACK_BOT_TOKEN", "").strip():
+        from bot.notify.slack import SlackNotifier, make_client  # slack_sdk only when Slack is on
+
+        notifiers["slack"] = SlackNotifier(make_client(token, config.slack.api_url))
+    else:
+        notes.append(f"SLACK_BOT_TOKEN is not set: Slack digests go to the local outbox {config.outbox.dir}/")
     return Channels(notifiers=notifiers, notes=tuple(notes))

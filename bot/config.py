@@ -65,6 +65,12 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class SlackConfig:
+    # The Web API address: GovSlack has its own, and tests point it at a local server. Keep the trailing slash.
+    api_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
 class OutboxConfig:
     # Where digests are written when no real channel is configured (the default).
     dir: str = "outbox"
@@ -85,6 +91,7 @@ class Config:
     schedule: ScheduleConfig = ScheduleConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     email: EmailConfig = EmailConfig()
+    slack: SlackConfig = SlackConfig()
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
@@ -97,6 +104,7 @@ _SECTIONS = {
     "schedule": ScheduleConfig,
     "delivery": DeliveryConfig,
     "email": EmailConfig,
+    "slack": SlackConfig,
     "outbox": OutboxConfig,
 }
 

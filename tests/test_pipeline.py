@@ -26,7 +26,8 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     assert first.exit_code == 0, first.stderr
     files = outbox_files(workdir)
     assert any(f.endswith(".eml") for f in files) and any(f.endswith(".json") for f in files)
-    assert "Note: email and Slack are not configured: digests go to the local outbox outbox/" in first.output
+    assert "Note: email is not configured: email digests go to the local outbox outbox/" in first.output
+    assert "Note: SLACK_BOT_TOKEN is not set: Slack digests go to the local outbox outbox/" in first.output
     assert "Delivered 4 digests:\n  decoding via email → outbox/" in first.output
     assert first.output.splitlines()[0].split() == ["PROFILE", "PAPERS", "TOP", "PAPER", "WHY"]
 
@@ -41,7 +42,8 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     (payload_file,) = (workdir / "outbox").glob("*_decoding_slack_*.json")
     payload = json.loads(payload_file.read_text())
     assert payload["channel"] == "#fast-inference"
-    assert payload["blocks"][0]["type"] == "header" and len(payload["blocks"]) == 11
+    # The header (title, summary, divider), then a section, a context line and buttons per paper.
+    assert payload["blocks"][0]["type"] == "header" and len(payload["blocks"]) == 3 + 5 * 3
 
     contents = {f: (workdir / "outbox" / f).read_bytes() for f in files}
     second = bot("digest")

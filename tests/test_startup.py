@@ -30,6 +30,7 @@ def run(args, cwd):
         ["profile", "show", "p"],
         ["listings"],
         ["fetch"],
+        ["slack"],  # exits at once here (no tokens), after importing the Slack app
     ],
 )
 def test_commands_that_do_not_rank_leave_scikit_learn_unimported(workdir, args):

@@ -351,6 +351,27 @@ def retry(config: Config, delivery_id: int) -> None:
     click.echo(f"Delivery {delivery_id} is queued again.")
 
 
+@cli.command()
+@config_option
+def slack(config: Config) -> None:
+    """Serve the Slack app over Socket Mode: `/papers` and the buttons under each digest.
+
+    Needs SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-..., with connections:write); the bot
+    dials out to Slack, so no public address is needed. Runs until interrupted.
+
+    \b
+    Example:
+        SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... bot slack
+    """
+    import logging
+
+    from bot.slack_app import serve_socket_mode
+
+    # A long-running server: warnings and errors (a reconnect, a failed command) go to stderr with a time.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve_socket_mode(config, on_connected=click.echo)
+
+
 def _print_dry_run(composed: list) -> None:
     for c in composed:
         if not c.items:

@@ -1,21 +1,50 @@
 """A digest as Slack Block Kit messages, every untrusted string escaped for mrkdwn.
 
-Slack's limits are constants here; a digest that would pass them becomes several messages, in order.
+Takes a `Digest` and hands back chat.postMessage payloads (without channel or metadata, which the
+notifier adds). The first message opens with the header (date, profile, how many papers, the best
+one); each paper is a section (linked title, authors · source · upvotes, a one or two sentence
+summary), a context line saying why it matched, and 👍 / 👎 / "More like this" buttons whose values
+carry the profile and listing id. Slack's limits are the constants below; a digest that would pass
+them becomes several messages, in reading order.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.models import Digest, DigestItem
+from bot.models import Digest, DigestItem, Listing
 from bot.render.text import meta_line, one_line, safe_url, shorten
 
+# Slack's limits (api.slack.com/reference/block-kit). MAX_BLOCK_CHARS counts the JSON of one message's
+# blocks: Slack has refused messages with `msg_blocks_too_long` at about 13k characters.
 MAX_BLOCKS = 50
-MAX_BLOCK_CHARS = 12_000  # Slack has refused messages at about 13k characters of blocks
+MAX_BLOCK_CHARS = 12_000
 MAX_SECTION_CHARS = 3_000
+MAX_CONTEXT_CHARS = 3_000
 MAX_HEADER_CHARS = 150
+MAX_ACTIONS_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2_000
+MAX_ACTION_ID = 255
+MAX_BLOCK_ID = 255
+MAX_TEXT_CHARS = 4_000  # the top-level `text` (notification fallback) Slack recommends at most
+
+# Our own choices: how much of each paper a reader sees before clicking through.
+SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 300
+TITLE_CHARS = 250
+
+# The buttons under every paper; the Slack app registers a handler for each action id.
+ACTION_UP = "paper_vote_up"
+ACTION_DOWN = "paper_vote_down"
+ACTION_MORE = "paper_more_like_this"
+BUTTONS = ((ACTION_UP, "👍"), (ACTION_DOWN, "👎"), (ACTION_MORE, "More like this"))
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -31,44 +60,124 @@ def _link(url: str, label: str) -> str:
     return f"<{escape_mrkdwn(quote(url, safe=_URL_SAFE))}|{escape_mrkdwn(label)}>"
 
 
-def _item_blocks(position: int, item: DigestItem) -> list[dict[str, Any]]:
+def summary(abstract: str, *, sentences: int = SUMMARY_SENTENCES, limit: int = SUMMARY_CHARS) -> str:
+    """The first one or two sentences of an abstract, cut to `limit` characters."""
+    parts = _SENTENCE_END.split(one_line(abstract))
+    text = parts[0]
+    for part in parts[1:sentences]:
+        if len(text) + 1 + len(part) > limit:
+            break
+        text += " " + part
+    return shorten(text, limit)
+
+
+def button_value(profile: str, listing_id: str) -> str:
+    """What a click hands back to the Slack app: which profile votes on which listing."""
+    value = json.dumps({"profile": profile, "listing": listing_id}, separators=(",", ":"))
+    if len(value) > MAX_BUTTON_VALUE:  # cannot happen with stored names (≤ 64) and ids (≤ 200)
+        raise ValueError(f"button value too long for listing {listing_id[:40]!r}")
+    return value
+
+
+def parse_button_value(value: str) -> tuple[str, str] | None:
+    """(profile, listing id) from a button's value, or None when it is not one of ours."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    profile, listing = data.get("profile"), data.get("listing")
+    return (profile, listing) if isinstance(profile, str) and isinstance(listing, str) else None
+
+
+def _title(item: DigestItem) -> str:
+    title = shorten(item.listing.title, TITLE_CHARS)
+    url = safe_url(item.listing.url)
+    return _link(url, title) if url else escape_mrkdwn(title)
+
+
+def _item_blocks(position: int, item: DigestItem, profile: str) -> list[dict[str, Any]]:
     listing = item.listing
-    title = one_line(listing.title)
-    url = safe_url(listing.url)
-    heading = f"*{position}. {_link(url, title)}*" if url else f"*{position}. {escape_mrkdwn(title)}*"
-    lines = [heading]
+    lines = [f"*{position}. {_title(item)}*"]
     if meta := meta_line(listing):
         lines.append(escape_mrkdwn(meta))
     if listing.abstract:
-        lines.append(escape_mrkdwn(shorten(listing.abstract, SUMMARY_CHARS)))
+        lines.append(escape_mrkdwn(summary(listing.abstract)))
     text = "\n".join(lines)[:MAX_SECTION_CHARS]
     why = escape_mrkdwn(", ".join(item.why) or "overall similarity")
+    context = f"*Why:* {why} · score {item.score:.2f}"[:MAX_CONTEXT_CHARS]
+    value = button_value(profile, listing.id)
+    buttons = [
+        {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label[:MAX_BUTTON_TEXT], "emoji": True},
+            "value": value,
+        }
+        for action_id, label in BUTTONS
+    ]
+    assert len(buttons) <= MAX_ACTIONS_ELEMENTS
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Why:* {why} · score {item.score:.2f}"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
+        # The block id names the paper, so a click handler can find its block in the message.
+        {"type": "actions", "block_id": f"paper-{position}"[:MAX_BLOCK_ID], "elements": buttons},
     ]
+
+
+def _header_blocks(digest: Digest) -> list[dict[str, Any]]:
+    n = len(digest.items)
+    when = f"week {digest.period}" if "W" in digest.period else digest.period
+    header_text = f"📚 Papers for {digest.profile.name} · {when}"[:MAX_HEADER_CHARS]
+    line = f"*{n} new paper{'s' if n != 1 else ''}* for *{escape_mrkdwn(digest.profile.name)}* · {when}"
+    if n:
+        line += f"\nBest match: {_title(digest.items[0])}"
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": header_text, "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": line[:MAX_SECTION_CHARS]}},
+        {"type": "divider"},
+    ]
+
+
+def _size(blocks: list[dict[str, Any]]) -> int:
+    return len(json.dumps(blocks, ensure_ascii=False))
 
 
 def render_slack(digest: Digest) -> list[dict[str, Any]]:
     """One or more chat.postMessage payloads (without the channel), in reading order."""
     n = len(digest.items)
-    header_text = f"Papers for {digest.profile.name} · {digest.period}"[:MAX_HEADER_CHARS]
-    header = {"type": "header", "text": {"type": "plain_text", "text": header_text, "emoji": True}}
-    fallback = f"{n} new paper{'s' if n != 1 else ''} for {digest.profile.name}"
+    count = f"{n} new paper{'s' if n != 1 else ''}" if n else "No new papers"
+    fallback = f"{count} for {digest.profile.name} · {digest.period}"
     if n:
-        fallback += ": " + escape_mrkdwn(shorten(digest.items[0].listing.title, 80))
+        fallback += ": " + shorten(digest.items[0].listing.title, 120)
+    fallback = escape_mrkdwn(fallback)
 
-    messages: list[list[dict[str, Any]]] = [[header]]
-    size = len(str(header))
+    messages: list[list[dict[str, Any]]] = [_header_blocks(digest)]
     for position, item in enumerate(digest.items, start=1):
-        blocks = _item_blocks(position, item)
-        extra = sum(len(str(b)) for b in blocks)
-        if len(messages[-1]) + len(blocks) > MAX_BLOCKS or size + extra > MAX_BLOCK_CHARS:
-            messages.append([])
-            size = 0
-        messages[-1].extend(blocks)
-        size += extra
+        blocks = _item_blocks(position, item, digest.profile.name)
+        candidate = messages[-1] + blocks
+        if len(candidate) > MAX_BLOCKS or _size(candidate) > MAX_BLOCK_CHARS:
+            messages.append(blocks)
+        else:
+            messages[-1] = candidate
+    total = len(messages)
     return [
-        {"text": fallback if i == 0 else f"{fallback} (part {i + 1})", "blocks": blocks}
+        {
+            "text": (fallback if i == 0 else f"{fallback} (part {i + 1} of {total})")[:MAX_TEXT_CHARS],
+            "blocks": blocks,
+        }
         for i, blocks in enumerate(messages)
     ]
+
+
+def preview_blocks(
+    profile: str, heading: str, items: Sequence[tuple[Listing, float, Sequence[str]]]
+) -> list[dict[str, Any]]:
+    """A short ranked list (`/papers preview`) in the digest's own shape, buttons included."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(heading)}}]
+    for position, (listing, score, why) in enumerate(items, start=1):
+        blocks += _item_blocks(position, DigestItem(listing=listing, score=score, why=tuple(why)), profile)
+    if len(blocks) > MAX_BLOCKS or _size(blocks) > MAX_BLOCK_CHARS:
+        raise ValueError(f"a preview of {len(items)} papers does not fit in one Slack message")
+    return blocks
