@@ -21,7 +21,8 @@ class ComposedDigest:
     profile: Profile
     period: str
     items: tuple[tuple[Listing, float, tuple[str, ...]], ...]
-    # "created", "would send" (dry run), "already composed" (this period has its digest) or "nothing new"
+    # "created", "would send" (dry run), "already composed" (this period has its digest), "nothing new",
+    # or "unsubscribed" (its only address unsubscribed, so it has nowhere to go)
     status: str
     digest_ids: tuple[int, ...] = ()
 
@@ -43,11 +44,21 @@ def compose_digests(
     max_age_days: int,
     message_domain: str = "localhost",
     dry_run: bool = False,
+    ignore_composed: bool = False,
 ) -> list[ComposedDigest]:
-    """Create this period's digest for each profile that has none yet (a dry run creates nothing)."""
+    """Create this period's digest for each profile that has none yet (a dry run creates nothing).
+
+    `ignore_composed` (a preview) ranks a profile even when this period's digest exists already."""
+    gone = [ComposedDigest(p, period_for(p, now), (), "unsubscribed") for p in profiles if not p.channels]
+    profiles = [p for p in profiles if p.channels]
     periods = {p.name: period_for(p, now) for p in profiles}
-    due = [p for p in profiles if not set(p.channels) <= store.existing_channels(_id(p), periods[p.name])]
+    due = [
+        p
+        for p in profiles
+        if ignore_composed or not set(p.channels) <= store.existing_channels(_id(p), periods[p.name])
+    ]
     done = [ComposedDigest(p, periods[p.name], (), "already composed") for p in profiles if p not in due]
+    done = gone + done
     if not due:
         return done
 

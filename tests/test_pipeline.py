@@ -34,7 +34,7 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["To"] == "decoding-team@example.org"
-    assert msg["Subject"].startswith("5 new papers for decoding · ")
+    assert msg["Subject"].startswith("5 papers for you · ")
     text = msg.get_body(("plain",)).get_content()
     assert "Why: " in text and "decoding" in text.split("Why: ")[1].splitlines()[0]
 

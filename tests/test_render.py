@@ -34,9 +34,10 @@ def evil_listing() -> Listing:
 def test_html_escapes_untrusted_text():
     html = render_email(digest_of(evil_listing())).html
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;!channel&gt;" in html
+    # css-inline re-serialises the HTML: a quote in text needs no escaping, markup stays escaped.
+    assert 'Fast &lt;script&gt;alert("x")&lt;/script&gt; &amp; &lt;!channel&gt;' in html
     assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
-    assert '<a href="https://arxiv.org/abs/2403.09612"' in html
+    assert 'href="https://arxiv.org/abs/2403.09612"' in html
     assert "▲ 12 upvotes" in html
 
 
@@ -84,7 +85,7 @@ def test_a_title_with_line_breaks_and_a_header_injection_stays_in_the_subject():
     )
     parsed = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
-    assert parsed["Subject"] == "1 new paper for p · Line one Bcc: victim@example.org X-Evil: 1"
+    assert parsed["Subject"] == "1 paper for you · Line one Bcc: victim@example.org X-Evil: 1"
     assert "\n" not in subject_line(d)
 
 

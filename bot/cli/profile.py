@@ -74,6 +74,8 @@ def _apply(profile: Profile, given: dict[str, Any]) -> Profile:
                 changes[key] = list(value)
         elif value is not None:
             changes[key] = value
+    if "email" in changes:  # an address given again is a new subscription
+        changes["email_unsubscribed_at"] = None
     return replace(profile, **changes)
 
 
@@ -197,7 +199,7 @@ def remove(name: str, config: Config) -> None:
     click.echo(f"Removed profile {name}")
 
 
-_IMPORT_KEYS = {f.name for f in fields(Profile)} - {"id"}
+_IMPORT_KEYS = {f.name for f in fields(Profile)} - {"id", "email_unsubscribed_at"}
 
 
 @profile.command("import")
@@ -230,7 +232,12 @@ def import_(path: Path, config: Config) -> None:
     with open_store(config) as store:
         for p in checked:
             _check_examples(store, p)
+        known = {p.name: p for p in store.profiles()}
         for p in checked:
+            # Importing the same file again must not resubscribe an address that unsubscribed.
+            old = known.get(p.name)
+            if old is not None and old.email == p.email:
+                p = replace(p, email_unsubscribed_at=old.email_unsubscribed_at)
             store.save_profile(p)
     click.echo(
         f"Imported {len(checked)} profile{'s' if len(checked) != 1 else ''}: {', '.join(p.name for p in checked)}"
@@ -261,6 +268,9 @@ def _typed(entry: dict[str, Any]) -> dict[str, Any]:
 def _as_dict(p: Profile) -> dict[str, Any]:
     data = asdict(p)
     data.pop("id")
+    unsubscribed = data.pop("email_unsubscribed_at")
+    if unsubscribed is not None:
+        data["email_unsubscribed_at"] = unsubscribed.isoformat()
     return data
 
 
@@ -272,4 +282,7 @@ def _summary(p: Profile) -> str:
         interests.append(f"{len(p.likes)} example paper{'s' if len(p.likes) != 1 else ''}")
     if p.authors:
         interests.append("authors " + ", ".join(p.authors))
-    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {', '.join(p.channels)}"
+    to = ", ".join(p.channels) or "nowhere"
+    if p.email_unsubscribed:
+        to += f" ({p.email} unsubscribed)"
+    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {to}"

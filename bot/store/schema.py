@@ -68,6 +68,8 @@ profiles = sa.Table(
     sa.Column("authors", sa.JSON, nullable=False),
     sa.Column("email", sa.Text),
     sa.Column("slack_channel", sa.Text),
+    # When the address followed an unsubscribe link; it then gets no email until it is set again.
+    sa.Column("email_unsubscribed_at", UTCDateTime),
     sa.Column("top", sa.Integer, nullable=False),
     sa.Column("min_score", sa.Float, nullable=False),
     sa.Column("schedule", sa.String(16), nullable=False),
@@ -144,9 +146,17 @@ source_state = sa.Table(
 
 Migration = Callable[[Connection], None]
 
+
+def _add_email_unsubscribed_at(conn: Connection) -> None:
+    column_type = UTCDateTime().compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE profiles ADD COLUMN email_unsubscribed_at {column_type}"))
+
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema: nothing to add.
-MIGRATIONS: Mapping[int, Migration] = {}
-LATEST = 1
+MIGRATIONS: Mapping[int, Migration] = {
+    2: _add_email_unsubscribed_at,  # one-click unsubscribe from email digests
+}
+LATEST = 2
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:
