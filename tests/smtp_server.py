@@ -35,6 +35,7 @@ class _Controller(Controller):
 @dataclass
 class Received:
     message: EmailMessage
+    raw: bytes
     mail_from: str
     rcpt_tos: list[str]
     session: int  # which connection carried it
@@ -72,6 +73,7 @@ class Handler:
         self.received.append(
             Received(
                 message=message,
+                raw=envelope.original_content,
                 mail_from=envelope.mail_from,
                 rcpt_tos=list(envelope.rcpt_tos),
                 session=self.sessions.index(id(session)),

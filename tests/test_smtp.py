@@ -165,6 +165,10 @@ def test_the_received_message_has_the_promised_structure_headers_and_links(tmp_p
     assert https.startswith(f"{BASE}/unsubscribe/")
     assert mailto == "mailto:unsubscribe@digest.example.org?subject=unsubscribe"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # On the wire the URL stays a URL (no RFC 2047 encoded-words a mail client could not follow),
+    # and every line is 7-bit and within RFC 5322's 998 characters.
+    assert f"\r\nList-Unsubscribe: <{https}>, <{mailto}>\r\n".encode() in received.raw
+    assert all(len(line) <= 998 and line.isascii() for line in received.raw.split(b"\r\n"))
     links = Links(SECRET, BASE)
     assert links.read_unsubscribe(urlsplit(https).path.rsplit("/", 1)[1]).address == "ada@example.org"
 

@@ -153,7 +153,7 @@ def list_(config: Config, as_json: bool) -> None:
         [
             p.name,
             cut(", ".join(p.keywords) or "—", 40),
-            ", ".join(p.channels),
+            _destinations(p),
             f"{p.schedule} {p.send_at} {p.tz}",
             str(p.top),
         ]
@@ -282,7 +282,9 @@ def _summary(p: Profile) -> str:
         interests.append(f"{len(p.likes)} example paper{'s' if len(p.likes) != 1 else ''}")
     if p.authors:
         interests.append("authors " + ", ".join(p.authors))
+    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {_destinations(p)}"
+
+
+def _destinations(p: Profile) -> str:
     to = ", ".join(p.channels) or "nowhere"
-    if p.email_unsubscribed:
-        to += f" ({p.email} unsubscribed)"
-    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {to}"
+    return to + " (email unsubscribed)" if p.email_unsubscribed else to

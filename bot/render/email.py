@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -20,6 +21,9 @@ from bot.render.text import meta_line, one_line, safe_url, shorten
 SUBJECT_TITLE_CHARS = 60
 # Gmail clips an HTML part over about 102 KB behind a "view entire message" link.
 MAX_HTML_BYTES = 100_000
+# RFC 5322's hard line limit. With the default 78, Python's email package turns a header holding
+# a long URL (List-Unsubscribe) into RFC 2047 encoded-words, which no mail client reads as a URL.
+_POLICY = policy.default.clone(max_line_length=998)
 
 _env = Environment(
     loader=PackageLoader("bot.render", "templates"),
@@ -109,7 +113,7 @@ def build_message(
     rendered: RenderedEmail, *, sender: str, to: str | None, message_id: str | None, date: datetime
 ) -> EmailMessage:
     """multipart/alternative, plain text first and HTML second, with RFC 8058 one-click unsubscribe headers."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=_POLICY)
     msg["Subject"] = one_line(rendered.subject)
     msg["From"] = sender
     if to:
@@ -123,6 +127,7 @@ def build_message(
             targets.append(rendered.links.unsubscribe_mailto)
         msg["List-Unsubscribe"] = ", ".join(f"<{t}>" for t in targets)
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
+    # Quoted-printable keeps every body line short and 7-bit, whatever the server's 8BITMIME.
+    msg.set_content(rendered.text, cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     return msg
