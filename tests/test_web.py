@@ -110,6 +110,8 @@ def test_an_old_link_for_a_changed_address_leaves_the_new_one_subscribed(setup):
 
 def test_votes_are_recorded_for_the_reader_and_replace_each_other(setup):
     store, profile, links, client = setup
+    assert client.head(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))).is_success
+    assert store.feedback_votes(profile) == {}, "a HEAD (a link checker) is no vote"
     up = client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1)))
     assert up.status_code == 200 and "👍" in up.text
     assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}

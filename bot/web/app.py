@@ -5,7 +5,7 @@ Takes a Store and a `Links` signer; reads no configuration. Routes:
     GET  /healthz              "ok" when the database answers
     GET  /unsubscribe/{token}  a page asking to confirm (mail scanners fetch links; GET changes nothing)
     POST /unsubscribe/{token}  unsubscribes at once: the confirm button, and RFC 8058 one-click
-    GET  /feedback/{token}     records the 👍 or 👎 and thanks the reader
+    GET  /feedback/{token}     records the 👍 or 👎 and thanks the reader (HEAD records nothing)
 
 Every answer is idempotent: unsubscribing twice, or voting the same way twice, changes nothing more.
 A bad, expired or tampered token gets a 400 page and changes nothing. Handlers are plain functions,
@@ -73,6 +73,8 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
             vote = links.read_feedback(request.path_params["token"])
         except BadToken as exc:
             return _bad_link(str(exc))
+        if request.method == "HEAD":  # Starlette answers HEAD with the GET route: a link checker, not a vote
+            return _page("Vote", "Open this link to vote.")
         profile = store.profile_by_id(vote.profile_id)
         if profile is None:
             return _bad_link("this digest's profile no longer exists")
