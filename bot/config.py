@@ -156,6 +156,10 @@ def _section(path: Path, name: str, cls: type, raw: Any) -> Any:
 def _check_smtp_and_web(path: Path, smtp: SmtpConfig, web: WebConfig) -> None:
     if smtp.security not in SMTP_SECURITY:
         raise ConfigError(f"{path}: [smtp] security must be one of {', '.join(SMTP_SECURITY)}, not {smtp.security!r}")
+    if smtp.host and smtp.username and smtp.security == "none":
+        raise ConfigError(
+            f'{path}: [smtp] security = "none" with a username would send the password unencrypted; use starttls or ssl'
+        )
     if not 0 < smtp.port < 65536 or not 0 < web.port < 65536:
         raise ConfigError(f"{path}: ports must be between 1 and 65535")
     if smtp.attempts < 1 or smtp.timeout <= 0 or web.feedback_days < 1:

@@ -135,6 +135,10 @@ def test_a_refused_address_exits_1_and_the_other_digest_still_goes(workdir, bot,
         ('[smtp]\nsecurity = "tls"', "[smtp] security must be one of starttls, ssl, none, not 'tls'"),
         ('[smtp]\npassword = "no"', "unknown key 'password' in [smtp]"),
         ('[web]\nbase_url = "papers.example.org"', "[web] base_url must start with https://"),
+        (
+            '[smtp]\nhost = "mail.example.org"\nsecurity = "none"\nusername = "bot"',
+            'security = "none" with a username would send the password unencrypted',
+        ),
     ],
 )
 def test_bad_email_settings_are_refused_in_one_line(workdir, bot, body, message):
@@ -166,6 +170,7 @@ def test_preview_writes_the_html_and_records_nothing(workdir, bot):
     again = bot("digest", "--profile", "sd", "--preview", "--out", "elsewhere/p.html")
     assert again.output.strip() == "elsewhere/p.html" and (workdir / "elsewhere" / "p.html").exists()
     assert bot("digest", "--preview").stderr == "Error: --preview needs --profile NAME\n"
+    assert bot("digest", "--profile", "sd", "--preview", "--dry-run").exit_code == 2
 
 
 def test_serve_refuses_to_start_without_a_secret(workdir, bot):
@@ -215,7 +220,10 @@ def test_serve_answers_a_one_click_unsubscribe_for_real(workdir, bot):
     finally:
         proc.terminate()
         proc.wait(10)
+        log = proc.stdout.read().decode()
         proc.stdout.close()
+    assert "bot.web: profile sd: email unsubscribed" in log
+    assert "/unsubscribe/" not in log, "no token in the log"
     listed = bot("profile", "list")
     assert listed.output.splitlines()[1].split()[:4] == ["sd", "decoding", "nowhere", "(email"]
     show = bot("profile", "show", "sd", "--json")

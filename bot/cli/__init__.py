@@ -197,6 +197,8 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
         raise Refused("--preview needs --profile NAME")
     if out_path and not preview:
         raise Refused("--out goes with --preview")
+    if preview and dry_run:
+        raise Refused("--preview and --dry-run do not go together: a preview sends nothing anyway")
     now = datetime.now(UTC)
     with open_store(config) as store:
         profiles = [store.profile(profile_name)] if profile_name else store.profiles()
@@ -318,9 +320,16 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     links = Links(secret, config.web.base_url or "http://localhost", feedback_max_age=config.web.feedback_days * 86_400)
     if not config.web.base_url:
         click.echo("Note: [web] base_url is not set, so digests carry no links for this server to answer", err=True)
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     with open_store(config) as store:
+        # No access log: it would print every signed token, and a token is all it takes to use a link.
         uvicorn.run(
-            build_app(store, links), host=host or config.web.host, port=config.web.port if port is None else port
+            build_app(store, links),
+            host=host or config.web.host,
+            port=config.web.port if port is None else port,
+            access_log=False,
         )
 
 

@@ -14,6 +14,7 @@ which Starlette runs in its thread pool, because the store's calls block.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -26,6 +27,10 @@ from bot.errors import ProfileError
 from bot.links import FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
 from bot.store import Store
 
+# One line per action, naming the profile but never the token: whoever holds a token can use it,
+# so `bot serve` turns uvicorn's access log (which prints every path) off.
+log = logging.getLogger("bot.web")
+
 _env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(default=True))
 
 
@@ -37,6 +42,7 @@ def _page(title: str, message: str, *, status: int = 200, form_action: str | Non
 
 
 def _bad_link(reason: str) -> Response:
+    log.info("refused a link: %s", reason)
     return _page("This link does not work", f"{reason[:1].upper()}{reason[1:]}. Nothing was changed.", status=400)
 
 
@@ -64,8 +70,8 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
             )
         # POST: the confirm button, or a mail client's one-click (body List-Unsubscribe=One-Click);
         # either way the signed token in the URL is the whole authority, so the body is not needed.
-        if profile is not None:
-            store.unsubscribe_email(profile.id, wanted.address)  # type: ignore[arg-type]
+        if profile is not None and store.unsubscribe_email(profile.id, wanted.address):  # type: ignore[arg-type]
+            log.info("profile %s: email unsubscribed", profile.name)
         return _page("You are unsubscribed", f"{wanted.address} gets no more digest emails.")
 
     def feedback(request: Request) -> Response:
@@ -82,6 +88,7 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
             store.record_feedback(profile, vote.listing_id, vote.vote, voter=f"email:{vote.address}", via="email")
         except ProfileError:
             return _bad_link("this paper is no longer known to the bot")
+        log.info("profile %s: %s on %s by email", profile.name, "👍" if vote.vote > 0 else "👎", vote.listing_id)
         if vote.vote > 0:
             return _page("Thanks: 👍 noted", "Later digests will bring more papers like this one.")
         return _page("Thanks: 👎 noted", "Later digests will bring fewer papers like this one.")
