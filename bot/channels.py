@@ -72,7 +72,7 @@ def make_channels(config: Config) -> Channels:
             timeout=smtp.timeout,
             attempts=smtp.attempts,
         )
-        # Slack has no notifier of its own yet.
+    if smtp.host:  # otherwise the first note spoke for Slack too; Slack has no notifier of its own yet
         notes.append(f"Slack is not configured: Slack digests go to the local outbox {config.outbox.dir}/")
     links, why_not = make_links(config)
     if why_not and notifiers["email"] is not outbox:  # only worth a note when real mail goes out without them

@@ -116,7 +116,7 @@ class SmtpNotifier(Notifier):
         except smtplib.SMTPRecipientsRefused as exc:
             # One recipient per digest, so "refused" means all of them: 4xx is a mailbox busy, 5xx no such user.
             (address, (code, text)), *_ = exc.recipients.items()
-            self._fail(code, f"{address} refused: {_reply(code, text)}")
+            self._fail(code, _reply(code, text), what=address)
         except smtplib.SMTPAuthenticationError as exc:
             self._close()
             raise DeliveryError(
@@ -142,16 +142,16 @@ class SmtpNotifier(Notifier):
             self._close()
             raise _Temporary(f"connection to {self.host}:{self.port} failed: {exc}") from exc
         else:
-            if refused:
+            if refused:  # only when some of several recipients were refused: never with one per digest
                 address, (code, text) = next(iter(refused.items()))
-                raise DeliveryError(f"{address} refused: {_reply(code, text)}", temporary=400 <= code < 500)
+                raise DeliveryError(f"{self.host} refused {address}: {_reply(code, text)}", temporary=400 <= code < 500)
 
-    def _fail(self, code: int, reply: str) -> None:
+    def _fail(self, code: int, reply: str, *, what: str = "the message") -> None:
         if code == 421:  # the server is closing the connection: the next try opens a new one
             self._close()
         if 400 <= code < 500:
             raise _Temporary(reply)
-        raise DeliveryError(f"{self.host} refused the message: {reply}", temporary=False)
+        raise DeliveryError(f"{self.host} refused {what}: {reply}", temporary=False)
 
     def _connection(self) -> smtplib.SMTP:
         if self._conn is not None:
