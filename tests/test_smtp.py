@@ -321,3 +321,19 @@ def test_a_connection_refused_is_temporary(tmp_path):
         smtp.send(Delivery(digest_id=1, channel="email", profile="p", period="2026-11-27", email=message))
     assert caught.value.temporary and "after 2 tries" in str(caught.value)
     assert "PASSWORD" not in repr(smtp)
+
+
+def test_a_busy_mailbox_at_rcpt_is_retried_and_a_plain_local_relay_works(tmp_path, filled):
+    add(filled, "ada", "ada@example.org")
+    compose(filled)
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.refuse["ada@example.org"] = "450 4.2.1 Mailbox busy"
+        smtp = notifier(server, username=None, attempts=2)
+        (first,) = deliver(filled, smtp)
+        assert first.error.endswith("after 2 tries: 450 4.2.1 Mailbox busy")
+        assert filled.digest_summaries()[0].state == "pending"
+        del server.handler.refuse["ada@example.org"]
+        (second,) = deliver(filled, smtp)
+    assert second.error is None
+    (received,) = server.handler.received
+    assert not received.tls and not received.authenticated
