@@ -35,6 +35,9 @@ class DigestConfig:
     abstract_chars: int = 400
 
 
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
 @dataclass(frozen=True)
 class ScheduleConfig:
     # How often `bot run` wakes up to fetch due sources and send due digests.
@@ -60,8 +63,37 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
-class EmailConfig:
+class SmtpConfig:
+    # Email digests go through this server when `host` is set; otherwise they stay in the outbox.
+    host: str = ""
+    # 587 for starttls, 465 for ssl, 25 for none.
+    port: int = 587
+    # starttls: upgrade a plain connection; ssl: TLS from the first byte; none: no encryption (local relays only).
+    security: str = "starttls"
+    # Log in as this user with the password in SMTP_PASSWORD; empty means no login.
+    username: str = ""
+    # The From: of every digest email; its domain also names the Message-IDs.
     sender: str = "Paper digest <papers@localhost>"
+    # A PEM file of CA certificates to trust instead of the system's (a private CA); empty: the system's.
+    ca_file: str = ""
+    # Seconds to wait for the server before a try counts as failed.
+    timeout: float = 30.0
+    # Tries per message when the server says "try again later" (4xx) or the connection drops.
+    attempts: int = 3
+    # Where the mailto: of List-Unsubscribe points; empty: the sender's address.
+    unsubscribe_mailto: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    # The public address of `bot serve` (https://papers.example.org); unsubscribe and 👍/👎 links
+    # point there. Empty: digests carry no such links.
+    base_url: str = ""
+    # Where `bot serve` listens; put a TLS-terminating proxy in front of it.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Days a 👍/👎 link keeps working; unsubscribe links never expire.
+    feedback_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -90,8 +122,9 @@ class Config:
     digest: DigestConfig = DigestConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     delivery: DeliveryConfig = DeliveryConfig()
-    email: EmailConfig = EmailConfig()
     slack: SlackConfig = SlackConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    web: WebConfig = WebConfig()
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
@@ -103,8 +136,9 @@ _SECTIONS = {
     "digest": DigestConfig,
     "schedule": ScheduleConfig,
     "delivery": DeliveryConfig,
-    "email": EmailConfig,
     "slack": SlackConfig,
+    "smtp": SmtpConfig,
+    "web": WebConfig,
     "outbox": OutboxConfig,
 }
 
@@ -127,12 +161,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     elif explicit:
         raise ConfigError(f"{resolved}: no such config file")
 
+    if "email" in data:
+        raise ConfigError(f"{resolved}: [email] is now part of [smtp]: move `sender` to [smtp]")
     unknown = set(data) - set(_SECTIONS) - {"sources"}
     if unknown:
         raise ConfigError(f"{resolved}: unknown section(s) {', '.join(sorted(unknown))}")
     sections = {name: _section(resolved, name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
     if url := os.environ.get("BOT_DATABASE_URL"):
         sections["store"] = StoreConfig(url=url)
+    _check_smtp_and_web(resolved, sections["smtp"], sections["web"])
     sources = tuple(_source(resolved, i, raw) for i, raw in enumerate(data.get("sources", [])))
     names = [s.name for s in sources]
     if duplicates := sorted({n for n in names if names.count(n) > 1}):
@@ -151,6 +188,21 @@ def _section(path: Path, name: str, cls: type, raw: Any) -> Any:
         if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
             raise ConfigError(f"{path}: [{name}] {key} must be a {_KIND_NAMES[type(default)]}, not {value!r}")
     return cls(**raw)
+
+
+def _check_smtp_and_web(path: Path, smtp: SmtpConfig, web: WebConfig) -> None:
+    if smtp.security not in SMTP_SECURITY:
+        raise ConfigError(f"{path}: [smtp] security must be one of {', '.join(SMTP_SECURITY)}, not {smtp.security!r}")
+    if smtp.host and smtp.username and smtp.security == "none":
+        raise ConfigError(
+            f'{path}: [smtp] security = "none" with a username would send the password unencrypted; use starttls or ssl'
+        )
+    if not 0 < smtp.port < 65536 or not 0 < web.port < 65536:
+        raise ConfigError(f"{path}: ports must be between 1 and 65535")
+    if smtp.attempts < 1 or smtp.timeout <= 0 or web.feedback_days < 1:
+        raise ConfigError(f"{path}: [smtp] attempts, timeout and [web] feedback_days must be positive")
+    if web.base_url and not web.base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"{path}: [web] base_url must start with https:// (or http:// for a local test)")
 
 
 def _source(path: Path, index: int, raw: Any) -> SourceConfig:

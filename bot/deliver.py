@@ -6,22 +6,28 @@ nothing: its lease runs out and another run claims what it had not finished. The
 one duplicate, when the process dies inside the send call itself, after the channel accepted the
 message but before the store heard of it; the notifiers narrow even that (a reused email
 Message-ID, a Slack history check).
+
+Each notifier opens one batch (one SMTP connection, say) per claimed batch, and only when it
+has a first digest to send in it. A failure is recorded on its digest; the rest go on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.config import DeliveryConfig
 from bot.errors import DeliveryError
+from bot.links import Links
 from bot.models import Digest
 from bot.notify import Delivery, Notifier
-from bot.render import build_message, render_email, render_slack
+from bot.render import EmailLinks, build_message, render_email, render_slack
 from bot.store import Store
 
 
@@ -60,12 +66,44 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def prepare(digest: Digest, *, sender: str, abstract_chars: int, now: datetime) -> Delivery:
+def email_links(digest: Digest, links: Links | None, *, unsubscribe_mailto: str | None = None) -> EmailLinks | None:
+    """Signed unsubscribe and 👍/👎 links for an email to the profile's address; None when links are off."""
+    address = digest.profile.email
+    if links is None or digest.channel != "email" or not address or digest.profile.id is None:
+        return None
+    pid = digest.profile.id
+    return EmailLinks(
+        unsubscribe=links.unsubscribe_url(pid, address),
+        unsubscribe_mailto=f"mailto:{unsubscribe_mailto}?subject=unsubscribe" if unsubscribe_mailto else None,
+        votes={
+            item.listing.id: (
+                links.feedback_url(pid, address, item.listing.id, 1),
+                links.feedback_url(pid, address, item.listing.id, -1),
+            )
+            for item in digest.items
+        },
+    )
+
+
+def prepare(
+    digest: Digest,
+    *,
+    sender: str,
+    abstract_chars: int,
+    now: datetime,
+    links: Links | None = None,
+    unsubscribe_mailto: str | None = None,
+) -> Delivery:
     """Render the digest into what its channel carries: an email, Slack payloads, or both (outbox)."""
     email = slack = None
     if digest.channel in ("email", "outbox"):
-        rendered = render_email(digest, abstract_chars=abstract_chars)
+        rendered = render_email(
+            digest,
+            abstract_chars=abstract_chars,
+            links=email_links(digest, links, unsubscribe_mailto=unsubscribe_mailto),
+        )
         to = digest.profile.email if digest.channel == "email" else None
+        # The Message-ID and Date come from the store, so every retry sends the very same message.
         email = build_message(
             rendered, sender=sender, to=to, message_id=digest.message_id, date=digest.created_at or now
         )
@@ -100,6 +138,8 @@ def deliver_pending(
     retry: RetryPolicy = RetryPolicy(),
     should_stop: Callable[[], bool] = lambda: False,
     include_waiting: bool = False,
+    links: Links | None = None,
+    unsubscribe_mailto: str | None = None,
 ) -> list[DeliveryOutcome]:
     """Deliver every ready delivery once, batch by batch, until none is left or `should_stop()` says so.
 
@@ -123,28 +163,40 @@ def deliver_pending(
         if not claimed:
             break
         cursor = claimed[-1].id
-        for position, digest in enumerate(claimed):
-            if should_stop():
-                store.release([d.id for d in claimed[position:]], owner)
-                break
-            outcomes.append(_deliver_one(store, notifiers, digest, sender, abstract_chars, clock, retry))
+        render = {
+            "sender": sender,
+            "abstract_chars": abstract_chars,
+            "links": links,
+            "unsubscribe_mailto": unsubscribe_mailto,
+        }
+        with contextlib.ExitStack() as batches:
+            opened: set[int] = set()
+            for position, digest in enumerate(claimed):
+                if should_stop():
+                    store.release([d.id for d in claimed[position:]], owner)
+                    break
+                notifier = notifiers.get(digest.channel)
+                if notifier is not None and id(notifier) not in opened:
+                    batches.enter_context(notifier.batch())
+                    opened.add(id(notifier))
+                outcomes.append(_deliver_one(store, notifier, digest, render, clock, retry))
     return outcomes
 
 
 def _deliver_one(
     store: Store,
-    notifiers: Mapping[str, Notifier],
+    notifier: Notifier | None,
     digest: Digest,
-    sender: str,
-    abstract_chars: int,
+    render: dict[str, Any],
     clock: Callable[[], datetime],
     retry: RetryPolicy,
 ) -> DeliveryOutcome:
-    notifier = notifiers.get(digest.channel)
     try:
+        if digest.channel == "email" and digest.profile.email_unsubscribed:
+            raise DeliveryError(f"{digest.profile.email} unsubscribed before this digest went out", temporary=False)
         if notifier is None:
             raise DeliveryError(f"no notifier for channel {digest.channel!r}", temporary=True)
-        receipt = notifier.send(prepare(digest, sender=sender, abstract_chars=abstract_chars, now=clock()))
+        receipt = notifier.send(prepare(digest, now=clock(), **render))
     except DeliveryError as exc:
         return _failed(store, digest, str(exc), exc.temporary, clock(), retry)
     except Exception as exc:  # a bug in one delivery must not stop the batch or lose the digest

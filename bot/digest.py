@@ -22,7 +22,8 @@ class ComposedDigest:
     period: str
     items: tuple[tuple[Listing, float, tuple[str, ...]], ...]
     # "created", "would send" (dry run), "already composed" (this period has its digest), "nothing new",
-    # "empty" (nothing new, recorded so the period counts as handled) or "skipped" (too late)
+    # "empty" (nothing new, recorded so the period counts as handled), "skipped" (too late), or
+    # "unsubscribed" (its only address unsubscribed, so it has nowhere to go)
     status: str
     digest_ids: tuple[int, ...] = ()
 
@@ -74,6 +75,7 @@ def compose_digests(
     message_domain: str = "localhost",
     dry_run: bool = False,
     periods: Mapping[str, Occurrence] | None = None,
+    ignore_composed: bool = False,
 ) -> list[ComposedDigest]:
     """Create a digest for each profile that has none yet for its period (a dry run creates nothing).
 
@@ -81,6 +83,7 @@ def compose_digests(
     current period is used, as for a digest made by hand. A scheduled period with nothing new is
     recorded as "empty" (or sent as an empty digest when the profile asks for that), so the next
     tick does not rank it again; a digest made by hand with nothing new records nothing.
+    `ignore_composed` (a preview) ranks a profile even when this period's digest exists already.
     """
     if periods is not None:
         profiles = [p for p in profiles if p.name in periods]
@@ -88,8 +91,12 @@ def compose_digests(
     period = {
         p.name: o.period if o else current_period(p, now) for p, o in zip(profiles, occurrence.values(), strict=True)
     }
-    due = [p for p in profiles if not set(p.channels) <= store.existing_channels(_id(p), period[p.name])]
-    done = [ComposedDigest(p, period[p.name], (), "already composed") for p in profiles if p not in due]
+    gone = [ComposedDigest(p, period[p.name], (), "unsubscribed") for p in profiles if not p.channels]
+    profiles = [p for p in profiles if p.channels]
+    due = [
+        p for p in profiles if ignore_composed or not set(p.channels) <= store.existing_channels(_id(p), period[p.name])
+    ]
+    done = gone + [ComposedDigest(p, period[p.name], (), "already composed") for p in profiles if p not in due]
     if not due:
         return done
 

@@ -44,18 +44,30 @@ class Profile:
     weekday: str = "mon"  # for weekly digests
     skip_weekends: bool = False
     send_empty: bool = False  # send "nothing new today" rather than nothing
+    # Set when the reader followed an unsubscribe link; the address is kept (so `bot profile show`
+    # says what happened) but gets no more email. Giving an address again with `bot profile edit
+    # --email` clears it.
+    email_unsubscribed_at: datetime | None = None
     id: int | None = None
     created_at: datetime | None = None
 
     @property
+    def email_unsubscribed(self) -> bool:
+        return self.email_unsubscribed_at is not None
+
+    @property
     def channels(self) -> list[str]:
-        """Where this profile's digests go; with no address they stay in the local outbox."""
+        """Where this profile's digests go; with no address they stay in the local outbox.
+
+        An address that unsubscribed is no channel, and a profile left with none gets no digest."""
         channels = []
-        if self.email:
+        if self.email and not self.email_unsubscribed:
             channels.append("email")
         if self.slack_channel:
             channels.append("slack")
-        return channels or ["outbox"]
+        if channels:
+            return channels
+        return [] if self.email_unsubscribed else ["outbox"]
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def tick(
             profiles,
             now=now,
             max_age_days=config.digest.max_age_days,
-            message_domain=parseaddr(config.email.sender)[1].rpartition("@")[2] or "localhost",
+            message_domain=parseaddr(config.smtp.sender)[1].rpartition("@")[2] or "localhost",
             periods=periods.due,
         )
         for c in report.composed:
@@ -98,13 +98,15 @@ def tick(
     report.delivered = deliver_pending(
         store,
         channels.notifiers,
-        sender=config.email.sender,
+        sender=config.smtp.sender,
         abstract_chars=config.digest.abstract_chars,
         owner=owner,
         lease=timedelta(seconds=config.delivery.lease_seconds),
         batch=config.delivery.batch_size,
         retry=retry_policy(config.delivery),
         should_stop=should_stop,
+        links=channels.links,
+        unsubscribe_mailto=channels.unsubscribe_mailto,
     )
     for o in report.delivered:
         where = f"delivery {o.digest.id} ({o.digest.profile.name} via {o.digest.channel}, {o.digest.period})"

@@ -26,8 +26,7 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     assert first.exit_code == 0, first.stderr
     files = outbox_files(workdir)
     assert any(f.endswith(".eml") for f in files) and any(f.endswith(".json") for f in files)
-    assert "Note: email is not configured: email digests go to the local outbox outbox/" in first.output
-    assert "Note: SLACK_BOT_TOKEN is not set: Slack digests go to the local outbox outbox/" in first.output
+    assert "Note: email and Slack are not configured: digests go to the local outbox outbox/" in first.output
     assert "Delivered 4 digests:\n  decoding via email → outbox/" in first.output
     assert first.output.splitlines()[0].split() == ["PROFILE", "PAPERS", "TOP", "PAPER", "WHY"]
 
@@ -35,7 +34,7 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["To"] == "decoding-team@example.org"
-    assert msg["Subject"].startswith("5 new papers for decoding · ")
+    assert msg["Subject"].startswith("5 papers for you · ")
     text = msg.get_body(("plain",)).get_content()
     assert "Why: " in text and "decoding" in text.split("Why: ")[1].splitlines()[0]
 

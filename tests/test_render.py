@@ -5,7 +5,8 @@ from email import policy
 
 from bot.deliver import prepare
 from bot.models import Digest, DigestItem, Listing, Profile
-from bot.render import build_message, escape_mrkdwn, render_email, render_slack, subject_line
+from bot.render import EmailLinks, build_message, escape_mrkdwn, render_email, render_slack, subject_line
+from bot.render.email import MAX_HTML_BYTES
 from bot.render.slack import MAX_BLOCKS
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
@@ -34,9 +35,10 @@ def evil_listing() -> Listing:
 def test_html_escapes_untrusted_text():
     html = render_email(digest_of(evil_listing())).html
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;!channel&gt;" in html
+    # css-inline re-serialises the HTML: a quote in text needs no escaping, markup stays escaped.
+    assert 'Fast &lt;script&gt;alert("x")&lt;/script&gt; &amp; &lt;!channel&gt;' in html
     assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
-    assert '<a href="https://arxiv.org/abs/2403.09612"' in html
+    assert 'href="https://arxiv.org/abs/2403.09612"' in html
     assert "▲ 12 upvotes" in html
 
 
@@ -84,7 +86,7 @@ def test_a_title_with_line_breaks_and_a_header_injection_stays_in_the_subject():
     )
     parsed = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
-    assert parsed["Subject"] == "1 new paper for p · Line one Bcc: victim@example.org X-Evil: 1"
+    assert parsed["Subject"] == "1 paper for you · Line one Bcc: victim@example.org X-Evil: 1"
     assert "\n" not in subject_line(d)
 
 
@@ -112,3 +114,46 @@ def test_a_slack_digest_is_addressed_to_its_channel():
     delivery = prepare(digest_of(evil_listing(), channel="slack"), sender="b@x.org", abstract_chars=100, now=NOW)
     assert delivery.email is None
     assert delivery.slack[0]["channel"] == "#papers"
+
+
+def test_the_subject_says_what_is_inside_on_one_line():
+    listings = [
+        Listing(
+            id="a", title="Chimera: lossless decoding\n  method for accelerating large language models", abstract=""
+        )
+    ]
+    listings += [Listing(id=str(i), title=f"Paper {i}", abstract="") for i in range(11)]
+    assert subject_line(digest_of(*listings)) == (
+        "12 papers for you · Chimera: lossless decoding method for accelerating large… and 11 more"
+    )
+    assert subject_line(digest_of(listings[0])) == (
+        "1 paper for you · Chimera: lossless decoding method for accelerating large…"
+    )
+
+
+def test_fifty_long_papers_stay_under_gmails_clipping_size():
+    long = "Lorem ipsum dolor sit amet, consectetur adipiscing elit " * 40
+    listings = [
+        Listing(
+            id=f"arxiv:2611.{i:05d}",
+            title=("A very long title about speculative decoding " * 5) + str(i),
+            abstract=long,
+            authors=tuple(f"Author {j}" for j in range(20)),
+            url=f"https://arxiv.org/abs/2611.{i:05d}",
+            source="hf-daily",
+            upvotes=100 + i,
+        )
+        for i in range(50)
+    ]
+    digest = digest_of(*listings)
+    links = EmailLinks(
+        unsubscribe="https://papers.example.org/unsubscribe/" + "t" * 120,
+        votes={item.id: ("https://papers.example.org/feedback/" + "u" * 160,) * 2 for item in listings},
+    )
+    rendered = render_email(digest, abstract_chars=2000, links=links)
+    assert len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES
+    # Every paper is still there, with its title linked; abstracts were shortened to make room.
+    assert rendered.html.count('href="https://arxiv.org/abs/2611.') == 50
+    assert rendered.html.count("/feedback/") == 100
+    assert long[:1000] in render_email(digest_of(listings[0]), abstract_chars=2000).html
+    assert long[:1000] not in rendered.html and "Lorem ipsum dolor" in rendered.html

@@ -213,7 +213,12 @@ def test_rate_limited_on_every_try_leaves_the_digest_for_the_next_run(slack):
 def test_without_a_bot_token_slack_digests_go_to_the_outbox(workdir):
     channels = make_channels(load_config())
     assert type(channels.notifiers["slack"]).__name__ == "OutboxNotifier"
-    assert "SLACK_BOT_TOKEN is not set: Slack digests go to the local outbox outbox/" in channels.notes
+    assert channels.notes == ("email and Slack are not configured: digests go to the local outbox outbox/",)
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text() + '\n[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\n')
+    channels = make_channels(load_config())
+    assert type(channels.notifiers["slack"]).__name__ == "OutboxNotifier"
+    assert channels.notes[0] == "SLACK_BOT_TOKEN is not set: Slack digests go to the local outbox outbox/"
 
 
 def test_bot_digest_posts_to_slack_with_the_configured_api_url(workdir, bot, slack, monkeypatch):

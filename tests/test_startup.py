@@ -31,6 +31,7 @@ def run(args, cwd):
         ["listings"],
         ["fetch"],
         ["slack"],  # exits at once here (no tokens), after importing the Slack app
+        ["serve", "--help"],
     ],
 )
 def test_commands_that_do_not_rank_leave_scikit_learn_unimported(workdir, args):
@@ -42,3 +43,9 @@ def test_the_probe_sees_scikit_learn_when_a_command_ranks(workdir):
     run(["profile", "add", "p", "-k", "decoding"], workdir)
     run(["fetch"], workdir)
     assert run(["digest", "--dry-run"], workdir) == "True True 0"
+
+
+def test_the_web_app_does_not_import_scikit_learn():
+    code = "import sys, bot.web, bot.channels, bot.deliver; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"

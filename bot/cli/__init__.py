@@ -7,10 +7,13 @@ start-up: only the commands that rank do, inside their functions.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -162,32 +165,55 @@ def feedback(config: Config, profile_name: str, listing_id: str, vote: str) -> N
 @cli.command()
 @click.option("--profile", "profile_name", default=None, metavar="NAME", help="Only this profile.")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; record and send nothing.")
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Write the email digest PROFILE would get now to an HTML file and print its path; records and sends nothing.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --preview: the file to write  [default: OUTBOX/preview-NAME.html]",
+)
 @config_option
-def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
+def digest(config: Config, profile_name: str | None, dry_run: bool, preview: bool, out_path: Path | None) -> None:
     """Make each profile's digest for its current period and deliver it.
 
     A digest holds the best papers the profile has not been sent yet, so running this twice sends
-    nothing new the second time. Exits 1 if a delivery failed.
+    nothing new the second time. Exits 1 if a delivery failed. --preview writes the HTML email
+    (without unsubscribe or 👍/👎 links) to a file instead.
 
     \b
     Example:
         bot digest --profile decoding --dry-run
+        bot digest --profile decoding --preview
     """
     from bot.channels import make_channels
     from bot.deliver import deliver_pending, retry_policy
     from bot.digest import compose_digests
 
+    if preview and not profile_name:
+        raise Refused("--preview needs --profile NAME")
+    if out_path and not preview:
+        raise Refused("--out goes with --preview")
+    if preview and dry_run:
+        raise Refused("--preview and --dry-run do not go together: a preview sends nothing anyway")
     now = datetime.now(UTC)
     with open_store(config) as store:
         profiles = [store.profile(profile_name)] if profile_name else store.profiles()
         if not profiles:
             raise click.ClickException('no profiles: add one with `bot profile add NAME --keywords "..."`')
+        if preview:
+            _write_preview(config, store, profiles[0], now, out_path)
+            return
         composed = compose_digests(
             store,
             profiles,
             now=now,
             max_age_days=config.digest.max_age_days,
-            message_domain=parseaddr(config.email.sender)[1].rpartition("@")[2] or "localhost",
+            message_domain=_message_domain(config),
             dry_run=dry_run,
         )
         if dry_run:
@@ -197,7 +223,7 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
         outcomes = deliver_pending(
             store,
             channels.notifiers,
-            sender=config.email.sender,
+            sender=config.smtp.sender,
             abstract_chars=config.digest.abstract_chars,
             profile=profile_name,
             now=now,
@@ -205,6 +231,8 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
             batch=config.delivery.batch_size,
             retry=retry_policy(config.delivery),
             include_waiting=True,  # asked for by hand: do not make a waiting retry wait longer
+            links=channels.links,
+            unsubscribe_mailto=channels.unsubscribe_mailto,
         )
     rows = []
     for c in composed:
@@ -212,8 +240,7 @@ def digest(config: Config, profile_name: str | None, dry_run: bool) -> None:
             best, _score, why = c.items[0]
             rows.append([c.profile.name, str(len(c.items)), cut(best.title, 50), cut(", ".join(why), 40)])
         else:
-            note = f"already sent for {c.period}" if c.status == "already composed" else "nothing new"
-            rows.append([c.profile.name, "0", f"({note})", ""])
+            rows.append([c.profile.name, "0", f"({_status_note(c)})", ""])
     click.echo(table(rows, ["PROFILE", "PAPERS", "TOP PAPER", "WHY"]))
     sent = [o for o in outcomes if o.receipt]
     failed = [o for o in outcomes if o.error]
@@ -372,11 +399,90 @@ def slack(config: Config) -> None:
     serve_socket_mode(config, on_connected=click.echo)
 
 
+def _message_domain(config: Config) -> str:
+    return parseaddr(config.smtp.sender)[1].rpartition("@")[2] or "localhost"
+
+
+def _status_note(c: Any) -> str:
+    if c.status == "already composed":
+        return f"already sent for {c.period}"
+    if c.status == "unsubscribed":
+        return f"{c.profile.email} unsubscribed"
+    return "nothing new"
+
+
+def _write_preview(config: Config, store: Any, profile: Any, now: datetime, out_path: Path | None) -> None:
+    """Rank as a dry run, render the email the profile would get, write its HTML; nothing is recorded."""
+    from bot.digest import compose_digests, period_for
+    from bot.models import Digest, DigestItem
+    from bot.render import render_email
+
+    composed = compose_digests(
+        store,
+        [replace(profile, email_unsubscribed_at=None)],
+        now=now,
+        max_age_days=config.digest.max_age_days,
+        dry_run=True,
+        ignore_composed=True,
+    )[0]
+    if not composed.items:
+        raise click.ClickException(f"nothing new to preview for {profile.name}: run `bot fetch` first")
+    items = tuple(DigestItem(listing=item, score=score, why=why) for item, score, why in composed.items)
+    digest = Digest(id=0, profile=profile, channel="email", period=period_for(profile, now), items=items)
+    html = render_email(digest, abstract_chars=config.digest.abstract_chars).html
+    path = out_path or Path(config.outbox.dir) / f"preview-{profile.name}.html"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the preview to {path}: {exc.strerror}") from exc
+    click.echo(str(path))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Listen on this address  [default: [web] host]")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Listen on this port  [default: [web] port]")
+@config_option
+def serve(config: Config, host: str | None, port: int | None) -> None:
+    """Answer the unsubscribe and 👍/👎 links in digest emails, and /healthz.
+
+    Needs BOT_SECRET (the links are signed with it). [web] base_url must be the public address of
+    this server, usually through a reverse proxy that terminates TLS. Stops on Ctrl-C.
+
+    \b
+    Example:
+        BOT_SECRET=... bot serve --port 8080
+    """
+    import uvicorn
+
+    from bot.channels import SECRET_ENV
+    from bot.errors import ConfigError
+    from bot.links import Links
+    from bot.web import build_app
+
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise ConfigError(f"{SECRET_ENV} is not set: `bot serve` checks the signed links with it")
+    links = Links(secret, config.web.base_url or "http://localhost", feedback_max_age=config.web.feedback_days * 86_400)
+    if not config.web.base_url:
+        click.echo("Note: [web] base_url is not set, so digests carry no links for this server to answer", err=True)
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    with open_store(config) as store:
+        # No access log: it would print every signed token, and a token is all it takes to use a link.
+        uvicorn.run(
+            build_app(store, links),
+            host=host or config.web.host,
+            port=config.web.port if port is None else port,
+            access_log=False,
+        )
+
+
 def _print_dry_run(composed: list) -> None:
     for c in composed:
         if not c.items:
-            note = f"already sent for {c.period}" if c.status == "already composed" else "nothing new"
-            click.echo(f"{c.profile.name} ({c.period}): {note}")
+            click.echo(f"{c.profile.name} ({c.period}): {_status_note(c)}")
             continue
         click.echo(
             f"{c.profile.name} ({c.period}) would get {len(c.items)} paper(s) via {', '.join(c.profile.channels)}:"

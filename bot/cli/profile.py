@@ -81,6 +81,8 @@ def _apply(profile: Profile, given: dict[str, Any]) -> Profile:
                 changes[key] = list(value)
         elif value is not None:
             changes[key] = value
+    if "email" in changes:  # an address given again is a new subscription
+        changes["email_unsubscribed_at"] = None
     return replace(profile, **changes)
 
 
@@ -158,7 +160,7 @@ def list_(config: Config, as_json: bool) -> None:
         [
             p.name,
             cut(", ".join(p.keywords) or "—", 40),
-            ", ".join(p.channels),
+            _destinations(p),
             f"{p.schedule} {p.send_at} {p.tz}",
             str(p.top),
         ]
@@ -204,7 +206,7 @@ def remove(name: str, config: Config) -> None:
     click.echo(f"Removed profile {name}")
 
 
-_IMPORT_KEYS = {f.name for f in fields(Profile)} - {"id"}
+_IMPORT_KEYS = {f.name for f in fields(Profile)} - {"id", "email_unsubscribed_at"}
 
 
 @profile.command("import")
@@ -237,7 +239,12 @@ def import_(path: Path, config: Config) -> None:
     with open_store(config) as store:
         for p in checked:
             _check_examples(store, p)
+        known = {p.name: p for p in store.profiles()}
         for p in checked:
+            # Importing the same file again must not resubscribe an address that unsubscribed.
+            old = known.get(p.name)
+            if old is not None and old.email == p.email:
+                p = replace(p, email_unsubscribed_at=old.email_unsubscribed_at)
             store.save_profile(p)
     click.echo(
         f"Imported {len(checked)} profile{'s' if len(checked) != 1 else ''}: {', '.join(p.name for p in checked)}"
@@ -272,6 +279,9 @@ def _as_dict(p: Profile) -> dict[str, Any]:
     data.pop("id")
     created = data.pop("created_at")
     data["created_at"] = created.isoformat(timespec="seconds") if created else None
+    unsubscribed = data.pop("email_unsubscribed_at")
+    if unsubscribed is not None:
+        data["email_unsubscribed_at"] = unsubscribed.isoformat()
     return data
 
 
@@ -283,4 +293,9 @@ def _summary(p: Profile) -> str:
         interests.append(f"{len(p.likes)} example paper{'s' if len(p.likes) != 1 else ''}")
     if p.authors:
         interests.append("authors " + ", ".join(p.authors))
-    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {', '.join(p.channels)}"
+    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {_destinations(p)}"
+
+
+def _destinations(p: Profile) -> str:
+    to = ", ".join(p.channels) or "nowhere"
+    return to + " (email unsubscribed)" if p.email_unsubscribed else to

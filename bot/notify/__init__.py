@@ -2,5 +2,6 @@
 
 from bot.notify.base import Delivery, Notifier
 from bot.notify.outbox import OutboxNotifier
+from bot.notify.smtp import SmtpNotifier, tls_context
 
-__all__ = ["Delivery", "Notifier", "OutboxNotifier"]
+__all__ = ["Delivery", "Notifier", "OutboxNotifier", "SmtpNotifier", "tls_context"]

@@ -1,9 +1,15 @@
-"""A digest as an email: subject, plain text and HTML (Jinja2, autoescaped), and the MIME message."""
+"""A digest as an email: subject, plain text and HTML (Jinja2, autoescaped, CSS inlined), and the MIME message.
+
+Takes a Digest and, when links are on, the signed URLs to put in it (`EmailLinks`); hands on an
+`EmailMessage`. Never signs, reads configuration or sends.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -13,6 +19,11 @@ from bot.models import Digest
 from bot.render.text import meta_line, one_line, safe_url, shorten
 
 SUBJECT_TITLE_CHARS = 60
+# Gmail clips an HTML part over about 102 KB behind a "view entire message" link.
+MAX_HTML_BYTES = 100_000
+# RFC 5322's hard line limit. With the default 78, Python's email package turns a header holding
+# a long URL (List-Unsubscribe) into RFC 2047 encoded-words, which no mail client reads as a URL.
+_POLICY = policy.default.clone(max_line_length=998)
 
 _env = Environment(
     loader=PackageLoader("bot.render", "templates"),
@@ -24,30 +35,53 @@ _env = Environment(
 
 
 @dataclass(frozen=True)
+class EmailLinks:
+    """The signed URLs one email carries: unsubscribe, and 👍/👎 per listing id."""
+
+    unsubscribe: str
+    unsubscribe_mailto: str | None = None
+    votes: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # listing id → (up, down)
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
     html: str
+    links: EmailLinks | None = None
 
 
 def subject_line(digest: Digest) -> str:
+    """`12 papers for you · Chimera: lossless decoding… and 11 more`, always one line."""
     n = len(digest.items)
-    best = shorten(digest.items[0].listing.title, SUBJECT_TITLE_CHARS) if n else ""
-    head = f"{n} new paper{'s' if n != 1 else ''} for {digest.profile.name}"
+    head = f"{n} paper{'s' if n != 1 else ''} for you"
     if n == 0:
         return head
-    return f"{head} · {best}" + (f" and {n - 1} more" if n > 1 else "")
+    best = shorten(digest.items[0].listing.title, SUBJECT_TITLE_CHARS)
+    return one_line(f"{head} · {best}" + (f" and {n - 1} more" if n > 1 else ""))
 
 
-def render_email(digest: Digest, *, abstract_chars: int = 400) -> RenderedEmail:
+def render_email(digest: Digest, *, abstract_chars: int = 400, links: EmailLinks | None = None) -> RenderedEmail:
+    """The digest as text and as inlined HTML; abstracts are cut shorter until the HTML fits MAX_HTML_BYTES."""
+    while True:
+        rendered = _render(digest, abstract_chars, links)
+        if len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES or abstract_chars == 0:
+            return rendered
+        abstract_chars = abstract_chars // 2 if abstract_chars > 50 else 0
+
+
+def _render(digest: Digest, abstract_chars: int, links: EmailLinks | None) -> RenderedEmail:
     subject = subject_line(digest)
+    votes = links.votes if links else {}
     items = [
         {
             "title": one_line(item.listing.title),
             "url": safe_url(item.listing.url),
             "meta": meta_line(item.listing),
-            "abstract": shorten(item.listing.abstract, abstract_chars),
+            "abstract": shorten(item.listing.abstract, abstract_chars) if abstract_chars else "",
             "why": ", ".join(item.why) or "overall similarity",
+            "up_url": votes.get(item.listing.id, (None, None))[0],
+            "down_url": votes.get(item.listing.id, (None, None))[1],
         }
         for item in digest.items
     ]
@@ -56,21 +90,30 @@ def render_email(digest: Digest, *, abstract_chars: int = 400) -> RenderedEmail:
         "heading": f"Papers for {digest.profile.name}",
         "intro": f"{len(items)} new paper{'s' if len(items) != 1 else ''} matching your interests · {digest.period}",
         "items": items,
-        "footer": f"You get this digest because of the profile “{digest.profile.name}”. "
-        f"Change it with: bot profile edit {digest.profile.name}",
+        "footer": f"You get this digest because of the profile “{digest.profile.name}”.",
+        "unsubscribe_url": links.unsubscribe if links else None,
     }
     return RenderedEmail(
         subject=subject,
         text=_env.get_template("digest.txt").render(context),
-        html=_env.get_template("digest.html").render(context),
+        html=inline_css(_env.get_template("digest.html").render(context)),
+        links=links,
     )
+
+
+def inline_css(html: str) -> str:
+    """Copy the <style> rules onto each element's style attribute and drop the <style> block."""
+    import css_inline
+
+    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+    return inliner.inline(html)
 
 
 def build_message(
     rendered: RenderedEmail, *, sender: str, to: str | None, message_id: str | None, date: datetime
 ) -> EmailMessage:
-    """multipart/alternative, plain text first and HTML second, as mail clients expect."""
-    msg = EmailMessage()
+    """multipart/alternative, plain text first and HTML second, with RFC 8058 one-click unsubscribe headers."""
+    msg = EmailMessage(policy=_POLICY)
     msg["Subject"] = one_line(rendered.subject)
     msg["From"] = sender
     if to:
@@ -78,6 +121,13 @@ def build_message(
     msg["Date"] = format_datetime(date)
     if message_id:
         msg["Message-ID"] = message_id
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
+    if rendered.links:
+        targets = [rendered.links.unsubscribe]
+        if rendered.links.unsubscribe_mailto:
+            targets.append(rendered.links.unsubscribe_mailto)
+        msg["List-Unsubscribe"] = ", ".join(f"<{t}>" for t in targets)
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Quoted-printable keeps every body line short and 7-bit, whatever the server's 8BITMIME.
+    msg.set_content(rendered.text, cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     return msg

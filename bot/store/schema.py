@@ -68,6 +68,8 @@ profiles = sa.Table(
     sa.Column("authors", sa.JSON, nullable=False),
     sa.Column("email", sa.Text),
     sa.Column("slack_channel", sa.Text),
+    # When the address followed an unsubscribe link; it then gets no email until it is set again.
+    sa.Column("email_unsubscribed_at", UTCDateTime),
     sa.Column("top", sa.Integer, nullable=False),
     sa.Column("min_score", sa.Float, nullable=False),
     sa.Column("schedule", sa.String(16), nullable=False),
@@ -169,9 +171,18 @@ def _v2_schedules_and_leases(conn: Connection) -> None:
         conn.execute(sa.text(statement))
 
 
+def _v3_email_unsubscribed_at(conn: Connection) -> None:
+    """One-click unsubscribe from email digests."""
+    column_type = UTCDateTime().compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE profiles ADD COLUMN email_unsubscribed_at {column_type}"))
+
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema.
-MIGRATIONS: Mapping[int, Migration] = {2: _v2_schedules_and_leases}
-LATEST = 2
+MIGRATIONS: Mapping[int, Migration] = {
+    2: _v2_schedules_and_leases,
+    3: _v3_email_unsubscribed_at,
+}
+LATEST = 3
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:

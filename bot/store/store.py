@@ -100,6 +100,11 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise if the database does not answer (for health checks)."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(1))
+
     def __enter__(self) -> Store:
         return self
 
@@ -190,6 +195,25 @@ class Store:
         if row is None:
             raise ProfileError(f"no profile named {name!r} (see `bot profile list`)")
         return _profile(row)
+
+    def profile_by_id(self, profile_id: int) -> Profile | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(profiles).where(profiles.c.id == profile_id)).first()
+        return _profile(row) if row is not None else None
+
+    def unsubscribe_email(self, profile_id: int, address: str, *, now: datetime | None = None) -> bool:
+        """Stop email to `address` for the profile; False when it already had (or the address changed since)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                profiles.update()
+                .where(
+                    profiles.c.id == profile_id,
+                    profiles.c.email == address,
+                    profiles.c.email_unsubscribed_at.is_(None),
+                )
+                .values(email_unsubscribed_at=now or _now(), updated_at=now or _now())
+            )
+        return result.rowcount == 1
 
     def profiles(self) -> list[Profile]:
         with self.engine.connect() as conn:
@@ -591,6 +615,7 @@ _PROFILE_FIELDS = (
     "authors",
     "email",
     "slack_channel",
+    "email_unsubscribed_at",
     "top",
     "min_score",
     "schedule",

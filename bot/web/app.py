@@ -1,0 +1,102 @@
+"""The Starlette app behind `bot serve`: signed links from digest emails, and a health check.
+
+Takes a Store and a `Links` signer; reads no configuration. Routes:
+
+    GET  /healthz              "ok" when the database answers
+    GET  /unsubscribe/{token}  a page asking to confirm (mail scanners fetch links; GET changes nothing)
+    POST /unsubscribe/{token}  unsubscribes at once: the confirm button, and RFC 8058 one-click
+    GET  /feedback/{token}     records the 👍 or 👎 and thanks the reader (HEAD records nothing)
+
+Every answer is idempotent: unsubscribing twice, or voting the same way twice, changes nothing more.
+A bad, expired or tampered token gets a 400 page and changes nothing. Handlers are plain functions,
+which Starlette runs in its thread pool, because the store's calls block.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.errors import ProfileError
+from bot.links import FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
+from bot.store import Store
+
+# One line per action, naming the profile but never the token: whoever holds a token can use it,
+# so `bot serve` turns uvicorn's access log (which prints every path) off.
+log = logging.getLogger("bot.web")
+
+_env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(default=True))
+
+
+def _page(title: str, message: str, *, status: int = 200, form_action: str | None = None, button: str = "") -> Response:
+    html = _env.get_template("page.html").render(title=title, message=message, form_action=form_action, button=button)
+    # Signed links must not leak through a Referer or be kept by caches.
+    headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _bad_link(reason: str) -> Response:
+    log.info("refused a link: %s", reason)
+    return _page("This link does not work", f"{reason[:1].upper()}{reason[1:]}. Nothing was changed.", status=400)
+
+
+def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The web app; `extra_routes` (e.g. the Slack endpoint) are mounted beside the bot's own."""
+
+    def healthz(request: Request) -> Response:
+        store.ping()
+        return PlainTextResponse("ok")
+
+    def unsubscribe(request: Request) -> Response:
+        try:
+            wanted = links.read_unsubscribe(request.path_params["token"])
+        except BadToken as exc:
+            return _bad_link(str(exc))
+        profile = store.profile_by_id(wanted.profile_id)
+        if request.method == "GET":
+            if profile is None or profile.email != wanted.address or profile.email_unsubscribed:
+                return _page("You are unsubscribed", f"{wanted.address} gets no more digest emails.")
+            return _page(
+                "Unsubscribe?",
+                f"Stop sending the “{profile.name}” paper digest to {wanted.address}?",
+                form_action=str(request.url.path),
+                button="Unsubscribe",
+            )
+        # POST: the confirm button, or a mail client's one-click (body List-Unsubscribe=One-Click);
+        # either way the signed token in the URL is the whole authority, so the body is not needed.
+        if profile is not None and store.unsubscribe_email(profile.id, wanted.address):  # type: ignore[arg-type]
+            log.info("profile %s: email unsubscribed", profile.name)
+        return _page("You are unsubscribed", f"{wanted.address} gets no more digest emails.")
+
+    def feedback(request: Request) -> Response:
+        try:
+            vote = links.read_feedback(request.path_params["token"])
+        except BadToken as exc:
+            return _bad_link(str(exc))
+        if request.method == "HEAD":  # Starlette answers HEAD with the GET route: a link checker, not a vote
+            return _page("Vote", "Open this link to vote.")
+        profile = store.profile_by_id(vote.profile_id)
+        if profile is None:
+            return _bad_link("this digest's profile no longer exists")
+        try:
+            store.record_feedback(profile, vote.listing_id, vote.vote, voter=f"email:{vote.address}", via="email")
+        except ProfileError:
+            return _bad_link("this paper is no longer known to the bot")
+        log.info("profile %s: %s on %s by email", profile.name, "👍" if vote.vote > 0 else "👎", vote.listing_id)
+        if vote.vote > 0:
+            return _page("Thanks: 👍 noted", "Later digests will bring more papers like this one.")
+        return _page("Thanks: 👎 noted", "Later digests will bring fewer papers like this one.")
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route(UNSUBSCRIBE_PATH + "{token}", unsubscribe, methods=["GET", "POST"]),
+        Route(FEEDBACK_PATH + "{token}", feedback, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes)

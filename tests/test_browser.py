@@ -1,0 +1,184 @@
+"""The HTML digest in a real browser: headless Chromium (Debian's `chromium`) lays out the inlined
+email, without any <style> block, at 375 px (a phone) and 1024 px wide; nothing may overflow
+horizontally and every title must be visible.
+
+Headless Chromium will not make a window narrower than 500 px, so the digest is shown in an iframe
+of exactly the width under test, whose viewport is then that wide; a script in the outer page
+measures it and writes the result into the DOM, which `--dump-dom` prints. Without Chromium the
+tests are skipped with a note, unless TEST_BROWSER=required (CI sets it): then they fail.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bot.deliver import email_links
+from bot.links import Links
+from bot.models import Digest, DigestItem, Listing, Profile
+from bot.render import render_email
+from bot.render.text import one_line
+
+REQUIRED = os.environ.get("TEST_BROWSER") == "required"
+LONG_WORD = "Hyper" + "parameter" * 20  # 185 characters with no place to break
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+    "--virtual-time-budget=10000",  # let the iframe load and the probe run before the DOM is dumped
+]
+
+PROBE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"></head><body style="margin:0">
+<iframe id="f" src="/digest.html" style="border:0;width:{width}px;height:30000px"></iframe>
+<script>
+window.addEventListener("load", () => {{
+  const w = document.getElementById("f").contentWindow, d = w.document;
+  const titles = [...d.querySelectorAll("h2")].map((el) => {{
+    const r = el.getBoundingClientRect(), s = w.getComputedStyle(el);
+    return {{text: el.textContent.trim().replace(/\\s+/g, " "), left: r.left, right: r.right,
+             width: r.width, height: r.height, clipped: el.scrollWidth > el.clientWidth + 1,
+             shown: s.visibility === "visible" && s.display !== "none" && el.checkVisibility()}};
+  }});
+  const links = [...d.querySelectorAll("a")].map((a) => a.href);
+  const wide = [...d.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > w.innerWidth + 1)
+    .map((el) => el.tagName + "." + el.className);
+  document.body.setAttribute("data-probe", JSON.stringify({{
+    viewport: w.innerWidth, clientWidth: d.documentElement.clientWidth,
+    scrollWidth: d.documentElement.scrollWidth, bodyScrollWidth: d.body.scrollWidth,
+    styleTags: d.querySelectorAll("style").length, titles, links, wide}}));
+}});
+</script></body></html>
+"""
+
+
+def chromium() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    if REQUIRED:
+        pytest.fail("TEST_BROWSER=required but no Chromium found (apt-get install chromium, or set CHROMIUM=path)")
+    pytest.skip("no Chromium here: apt-get install chromium (or set CHROMIUM=path) to run the browser checks")
+
+
+@contextmanager
+def serve(pages: dict[str, str]) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            data = body.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def measure(browser: str, digest_html: str, width: int, tmp_path) -> dict:
+    with serve({"/digest.html": digest_html, "/probe.html": PROBE.format(width=width)}) as url:
+        out = subprocess.run(
+            [browser, *FLAGS, f"--user-data-dir={tmp_path / f'profile-{width}'}", "--dump-dom", f"{url}/probe.html"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    found = re.search(r'data-probe="([^"]*)"', out.stdout)
+    assert found, f"Chromium printed no probe result (exit {out.returncode}): {out.stderr[-2000:]}"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def sample_digest(seed_listings) -> Digest:
+    listings = [
+        *seed_listings[:10],
+        Listing(
+            id="evil",
+            title='Quasar <script>alert("x")</script> & <b>bold</b> lattices\nwith a break',
+            abstract="Markup <img src=x onerror=alert(1)> in the abstract.",
+            authors=("A. <Author>",),
+            url="https://arxiv.org/abs/2611.00001",
+            upvotes=7,
+        ),
+        Listing(
+            id="long",
+            title=f"{LONG_WORD} tuning at scale",
+            abstract=f"An abstract with one very long word: {LONG_WORD}.",
+            authors=tuple(f"Author Number{i}" for i in range(12)),
+            url="https://example.org/" + "x" * 300,
+        ),
+    ]
+    profile = Profile(name="phone-reader", keywords=["x"], email="reader@example.org", id=1)
+    items = tuple(DigestItem(listing=item, score=0.5, why=("speculative decoding", "draft model")) for item in listings)
+    return Digest(
+        id=1,
+        profile=profile,
+        channel="email",
+        period="2026-11-27",
+        items=items,
+        message_id="<x@example.org>",
+        created_at=datetime(2026, 11, 27, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("width", [375, 1024])
+def test_the_inlined_digest_fits_and_shows_every_title(width, seed_listings, tmp_path):
+    browser = chromium()
+    digest = sample_digest(seed_listings)
+    links = email_links(digest, Links("secret", "https://papers.example.org"))
+    html = render_email(digest, links=links).html
+    assert "<style" not in html, "the email must not depend on a <style> block"
+
+    result = measure(browser, html, width, tmp_path)
+    assert result["viewport"] == result["clientWidth"] == width, "the whole width is the page's, no scrollbar"
+    assert result["styleTags"] == 0
+    assert result["scrollWidth"] <= width and result["bodyScrollWidth"] <= width, result["wide"]
+    assert result["wide"] == []
+    expected = [one_line(item.listing.title) for item in digest.items]
+    assert [re.sub(r"^\d+\. ", "", t["text"]) for t in result["titles"]] == expected
+    for title in result["titles"]:
+        assert title["shown"] and title["width"] > 0 and title["height"] > 0, title
+        assert title["left"] >= 0 and title["right"] <= width, title
+        assert not title["clipped"], title
+    assert "https://arxiv.org/abs/2611.00001" in result["links"]
+    assert sum("/feedback/" in href for href in result["links"]) == 2 * len(digest.items)
+    assert any("/unsubscribe/" in href for href in result["links"])
+
+
+def test_the_probe_sees_a_page_that_overflows(tmp_path):
+    """The check above can fail: a page with a fixed 600 px element overflows a 375 px viewport."""
+    browser = chromium()
+    page = '<html><body><h2>Wide</h2><div style="width:600px">x</div></body></html>'
+    result = measure(browser, page, 375, tmp_path)
+    assert result["viewport"] == 375
+    assert result["scrollWidth"] > 375 and result["wide"] == ["DIV."]

@@ -1,0 +1,69 @@
+"""What unsubscribing does in the store: a stamp on the profile, no more email, migration 2 adding it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from bot.deliver import deliver_pending
+from bot.digest import compose_digests
+from bot.models import Listing, Profile
+from bot.notify import OutboxNotifier
+from bot.store import Store, schema
+
+NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+
+
+def papers() -> list[Listing]:
+    return [Listing(id=f"p{i}", title=f"Quasar lattice {i}", abstract="Quasar lattices.") for i in range(3)]
+
+
+def test_unsubscribing_is_stamped_once_and_only_for_the_current_address(store):
+    profile = store.add_profile(Profile(name="ada", keywords=["x"], email="ada@example.org"))
+    assert not store.unsubscribe_email(profile.id, "old@example.org", now=NOW)
+    assert not store.profile("ada").email_unsubscribed
+    assert store.unsubscribe_email(profile.id, "ada@example.org", now=NOW)
+    assert not store.unsubscribe_email(profile.id, "ada@example.org")
+    after = store.profile("ada")
+    assert after.email_unsubscribed_at == NOW and after.email == "ada@example.org"
+    assert after.channels == []
+    assert store.profile_by_id(profile.id) == after and store.profile_by_id(profile.id + 100) is None
+
+
+def test_an_unsubscribed_profile_gets_no_email_but_keeps_slack(store, tmp_path):
+    store.upsert_listings(papers(), now=NOW)
+    both = store.add_profile(Profile(name="both", keywords=["quasar"], email="b@example.org", slack_channel="#q"))
+    only = store.add_profile(Profile(name="only", keywords=["quasar"], email="o@example.org"))
+    store.unsubscribe_email(both.id, "b@example.org")
+    store.unsubscribe_email(only.id, "o@example.org")
+    composed = {c.profile.name: c.status for c in compose_digests(store, store.profiles(), now=NOW, max_age_days=7)}
+    assert composed == {"both": "created", "only": "unsubscribed"}
+    assert [(s.profile, s.channel) for s in store.digest_summaries()] == [("both", "slack")]
+
+
+def test_a_pending_email_digest_is_not_sent_after_an_unsubscribe(store, tmp_path):
+    store.upsert_listings(papers(), now=NOW)
+    profile = store.add_profile(Profile(name="ada", keywords=["quasar"], email="ada@example.org"))
+    compose_digests(store, [profile], now=NOW, max_age_days=7)
+    store.unsubscribe_email(profile.id, "ada@example.org")
+    outbox = OutboxNotifier(tmp_path / "outbox")
+    (outcome,) = deliver_pending(store, {"email": outbox}, sender="b@example.org", now=NOW)
+    assert outcome.error == "ada@example.org unsubscribed before this digest went out"
+    assert [s.state for s in store.digest_summaries()] == ["failed"]
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_a_version_2_database_is_upgraded_and_keeps_its_profiles(database_url):
+    # Make a version-2 database: today's schema without the column migration 3 adds.
+    with Store(database_url) as store:
+        store.add_profile(Profile(name="ada", keywords=["x"], email="ada@example.org"))
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE profiles DROP COLUMN email_unsubscribed_at"))
+            conn.execute(sa.text("UPDATE schema_version SET version = 2"))
+    with Store(database_url) as store:
+        assert store.version == schema.LATEST
+        profile = store.profile("ada")
+        assert profile.email == "ada@example.org" and not profile.email_unsubscribed
+        assert store.unsubscribe_email(profile.id, "ada@example.org", now=NOW)
+        assert store.profile("ada").email_unsubscribed_at == NOW

@@ -1,0 +1,204 @@
+"""`bot serve`'s app over real HTTP (uvicorn in a thread on 127.0.0.1, port 0): unsubscribe by page
+and by one-click POST, 👍/👎 votes, /healthz, and tokens that are bad, tampered or expired."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from bot.links import Links
+from bot.models import Listing, Profile
+from bot.store import Store
+from bot.web import build_app
+
+SECRET = "web-test-secret"
+BASE = "https://papers.example.org"
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Run the app in uvicorn on a port the OS picks; yield its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:  # uvicorn sets this once it listens
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+        store.upsert_listings([Listing(id="arxiv:2611.00001", title="T", abstract="A")])
+        profile = store.add_profile(Profile(name="ada", keywords=["x"], email="ada@example.org", slack_channel="#p"))
+        links = Links(SECRET, BASE, feedback_max_age=3600)
+        extra = [Route("/slack/events", lambda request: PlainTextResponse("slack here"), methods=["POST"])]
+        with serve(build_app(store, links, extra_routes=extra)) as url, httpx.Client(base_url=url) as client:
+            yield store, profile, links, client
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def test_healthz_and_extra_routes(setup):
+    _store, _profile, _links, client = setup
+    assert client.get("/healthz").text == "ok"
+    assert client.post("/slack/events").text == "slack here"
+
+
+def test_unsubscribe_by_page_asks_first_then_acts_once(setup):
+    store, profile, links, client = setup
+    url = path_of(links.unsubscribe_url(profile.id, "ada@example.org"))
+    page = client.get(url)
+    assert page.status_code == 200 and "Unsubscribe?" in page.text
+    assert f'<form method="post" action="{url}">' in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert not store.profile("ada").email_unsubscribed, "looking at the page changes nothing"
+
+    done = client.post(url)
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+    after = store.profile("ada")
+    assert after.email_unsubscribed and after.email == "ada@example.org"
+    assert after.channels == ["slack"]
+    stamp = after.email_unsubscribed_at
+
+    again = client.post(url)
+    assert again.status_code == 200 and "You are unsubscribed" in again.text
+    assert store.profile("ada").email_unsubscribed_at == stamp
+    assert "You are unsubscribed" in client.get(url).text
+
+
+def test_one_click_unsubscribe_as_mail_clients_send_it(setup):
+    store, profile, links, client = setup
+    url = path_of(links.unsubscribe_url(profile.id, "ada@example.org"))
+    response = client.post(
+        url,
+        content="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200
+    assert store.profile("ada").email_unsubscribed
+
+
+def test_an_old_link_for_a_changed_address_leaves_the_new_one_subscribed(setup):
+    store, profile, links, client = setup
+    url = path_of(links.unsubscribe_url(profile.id, "old@example.org"))
+    assert client.post(url).status_code == 200
+    assert not store.profile("ada").email_unsubscribed
+
+
+def test_votes_are_recorded_for_the_reader_and_replace_each_other(setup):
+    store, profile, links, client = setup
+    assert client.head(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))).is_success
+    assert store.feedback_votes(profile) == {}, "a HEAD (a link checker) is no vote"
+    up = client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1)))
+    assert up.status_code == 200 and "👍" in up.text
+    assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}
+    assert client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))).is_success
+    assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}, "the same vote twice counts once"
+    down = client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", -1)))
+    assert down.status_code == 200 and "👎" in down.text
+    assert store.feedback_votes(profile) == {"arxiv:2611.00001": -1}
+
+    import sqlalchemy as sa
+
+    from bot.store.schema import feedback
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(feedback.c.voter, feedback.c.via, feedback.c.vote)).all()
+    assert [tuple(r) for r in rows] == [("email:ada@example.org", "email", -1)]
+
+
+def _tampered(token: str) -> str:
+    return token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+
+
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [
+        ("garbage", lambda links, pid: "/unsubscribe/not-a-token"),
+        ("tampered", lambda links, pid: _tampered(path_of(links.unsubscribe_url(pid, "ada@example.org")))),
+        ("other secret", lambda links, pid: path_of(Links("other", BASE).unsubscribe_url(pid, "ada@example.org"))),
+        (
+            "feedback token as unsubscribe",
+            lambda links, pid: (
+                "/unsubscribe/"
+                + path_of(links.feedback_url(pid, "ada@example.org", "arxiv:2611.00001", 1)).rsplit("/", 1)[1]
+            ),
+        ),
+    ],
+)
+def test_a_bad_unsubscribe_token_gets_400_and_changes_nothing(setup, kind, make):
+    store, profile, links, client = setup
+    url = make(links, profile.id)
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 400, kind
+        assert "This link does not work" in response.text and "Nothing was changed" in response.text
+    assert not store.profile("ada").email_unsubscribed
+
+
+@pytest.mark.parametrize(
+    ("kind", "make", "reason"),
+    [
+        ("garbage", lambda links, pid: "/feedback/xyz", "not valid"),
+        (
+            "tampered",
+            lambda links, pid: _tampered(path_of(links.feedback_url(pid, "a@example.org", "arxiv:2611.00001", 1))),
+            "not valid",
+        ),
+        (
+            "expired",
+            lambda links, pid: path_of(
+                Links(SECRET, BASE, clock=lambda: time.time() - 7200).feedback_url(
+                    pid, "a@example.org", "arxiv:2611.00001", 1
+                )
+            ),
+            "expired",
+        ),
+        (
+            "unsubscribe token as feedback",
+            lambda links, pid: "/feedback/" + path_of(links.unsubscribe_url(pid, "ada@example.org")).rsplit("/", 1)[1],
+            "not valid",
+        ),
+        (
+            "unknown paper",
+            lambda links, pid: path_of(links.feedback_url(pid, "a@example.org", "arxiv:9999.99999", 1)),
+            "no longer known",
+        ),
+    ],
+)
+def test_a_bad_feedback_token_gets_400_and_records_nothing(setup, kind, make, reason):
+    store, profile, links, client = setup
+    response = client.get(make(links, profile.id))
+    assert response.status_code == 400, kind
+    assert reason in response.text
+    assert store.feedback_votes(profile) == {}
+
+
+def test_a_fresh_feedback_token_inside_its_lifetime_works(setup):
+    store, profile, _links, client = setup
+    recent = Links(SECRET, BASE, clock=lambda: time.time() - 1800)
+    url = path_of(recent.feedback_url(profile.id, "a@example.org", "arxiv:2611.00001", 1))
+    assert client.get(url).status_code == 200
+    assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}
