@@ -444,7 +444,7 @@ def _write_preview(config: Config, store: Any, profile: Any, now: datetime, out_
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Listen on this port  [default: [web] port]")
 @config_option
 def serve(config: Config, host: str | None, port: int | None) -> None:
-    """Answer the unsubscribe and 👍/👎 links in digest emails, and /healthz.
+    """Answer the unsubscribe and 👍/👎 links in digest emails, /healthz, and Slack at /slack/events.
 
     Needs BOT_SECRET (the links are signed with it). [web] base_url must be the public address of
     this server, usually through a reverse proxy that terminates TLS. Stops on Ctrl-C.
@@ -469,10 +469,18 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from bot.slack_app import missing_secrets, slack_routes
+
+    extra_routes = []
+    if note := missing_secrets("http"):
+        click.echo(f"Note: {note}; /slack/events is not served", err=True)
+    else:
+        extra_routes = slack_routes(config)
+        click.echo("Serving the Slack app at /slack/events", err=True)
     with open_store(config) as store:
         # No access log: it would print every signed token, and a token is all it takes to use a link.
         uvicorn.run(
-            build_app(store, links),
+            build_app(store, links, extra_routes=extra_routes),
             host=host or config.web.host,
             port=config.web.port if port is None else port,
             access_log=False,
