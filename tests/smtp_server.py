@@ -7,6 +7,7 @@ cut the connection), `refuse` makes RCPT TO answer 550 for an address.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import ssl
 import threading
@@ -49,6 +50,7 @@ class Handler:
     attempts: list[str] = field(default_factory=list)  # the Message-ID of every DATA, accepted or not
     data_replies: list[str] = field(default_factory=list)  # popped one per DATA; "drop" cuts the line
     refuse: dict[str, str] = field(default_factory=dict)  # address → RCPT reply
+    delay: float = 0.0  # seconds DATA takes before it answers, as a busy server's would
     sessions: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,6 +61,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.attempts.append(message["Message-ID"])
@@ -104,7 +108,9 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server(tmp_path: Path, *, security: str = "starttls", auth: bool = True) -> Iterator[SmtpServer]:
+def smtp_server(
+    tmp_path: Path, *, security: str = "starttls", auth: bool = True, port: int = 0
+) -> Iterator[SmtpServer]:
     handler = Handler()
     kwargs: dict = {}
     ca_file = None
@@ -120,7 +126,7 @@ def smtp_server(tmp_path: Path, *, security: str = "starttls", auth: bool = True
             kwargs.update(ssl_context=server_ctx)
     if auth:
         kwargs.update(authenticator=_authenticate, auth_required=True, auth_require_tls=security == "starttls")
-    controller = _Controller(handler, hostname="127.0.0.1", port=0, **kwargs)
+    controller = _Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     try:
         yield SmtpServer("127.0.0.1", controller.port, handler, ca_file, security)

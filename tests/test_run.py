@@ -192,6 +192,38 @@ def start(workdir, *args: str, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
+class Running:
+    """A `bot run` process whose stderr is collected line by line while it runs."""
+
+    def __init__(self, workdir, *args: str, env: dict[str, str] | None = None, wait: bool = True) -> None:
+        self.proc = start(workdir, "run", *args, env=env)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if wait:
+            self.wait_running()
+
+    def wait_running(self) -> None:
+        """Until it says it is running: its signal handlers are in place from then on."""
+        wait_for(lambda: any("running as" in x for x in self.lines) or self.proc.poll() is not None)
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def stop(self, signum: int = signal.SIGTERM) -> str:
+        """Send the signal, wait for the exit, and return everything it logged."""
+        try:
+            self.proc.send_signal(signum)
+            self.proc.wait(timeout=60)
+            self._reader.join(timeout=5)
+        finally:
+            self.proc.kill()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return "".join(self.lines)
+
+
 def wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -206,27 +238,12 @@ def test_the_long_running_process_sends_then_stops_cleanly_on_sigterm_and_sigint
     with time_machine.travel(datetime.now(UTC) - timedelta(days=1), tick=False):
         bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "00:00", "--send-empty")
     for signum in (signal.SIGTERM, signal.SIGINT):
-        proc = start(workdir, "run")
-        lines: list[str] = []
-
-        def read(proc=proc, lines=lines):
-            for line in proc.stderr:
-                lines.append(line)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
+        running = Running(workdir)
         try:
-            wait_for(lambda lines=lines, proc=proc: any("running as" in x for x in lines) or proc.poll() is not None)
             wait_for(lambda: any(s.state == "sent" for s in summaries(workdir)))
-            proc.send_signal(signum)
-            proc.wait(timeout=30)
-            reader.join(timeout=5)
         finally:
-            proc.kill()
-            proc.stdout.close()
-            proc.stderr.close()
-        err = "".join(lines)
-        assert proc.returncode == 0, err
+            err = running.stop(signum)
+        assert running.proc.returncode == 0, err
         assert f"{signal.Signals(signum).name}: finishing the message being sent, then stopping" in err
         assert err.rstrip().endswith("stopped")
     assert [s.state for s in summaries(workdir)] == ["sent"]  # the second run found nothing new to send
@@ -242,14 +259,7 @@ def test_two_processes_on_one_database_send_each_digest_exactly_once(workdir, bo
                 Profile(name=f"p{i:02d}", keywords=[topics[i % len(topics)]], top=3, send_at="00:00", send_empty=True)
             )
     env = {"BOT_DATABASE_URL": database_url}
-    procs = [start(workdir, "run", env=env) for _ in range(2)]
-    logs: list[list[str]] = [[], []]
-    readers = []
-    for proc, lines in zip(procs, logs, strict=True):
-        readers.append(
-            threading.Thread(target=lambda p=proc, out=lines: out.extend(line for line in p.stderr), daemon=True)
-        )
-        readers[-1].start()
+    runs = [Running(workdir, env=env, wait=False) for _ in range(2)]  # started together
 
     def all_sent() -> bool:
         with Store(database_url) as store:
@@ -257,18 +267,12 @@ def test_two_processes_on_one_database_send_each_digest_exactly_once(workdir, bo
         return len(states) == 40 and set(states) == {"sent"}
 
     try:
+        for run in runs:
+            run.wait_running()
         wait_for(all_sent, timeout=120)
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=30)
-            proc.stdout.close()
-        for reader in readers:
-            reader.join(timeout=5)
-        for proc in procs:
-            proc.stderr.close()
-    assert [p.returncode for p in procs] == [0, 0], "".join(logs[0] + logs[1])
+        logs = [run.stop().splitlines() for run in runs]
+    assert [run.proc.returncode for run in runs] == [0, 0], "\n".join(logs[0] + logs[1])
     sends = [
         re.search(r"sent delivery (\d+) ", line).group(1) for lines in logs for line in lines if "sent delivery" in line
     ]

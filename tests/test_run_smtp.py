@@ -1,0 +1,106 @@
+"""`bot run` processes against a real SMTP server: killed at random points, and a mail server that
+is down for a while. Every digest ends up delivered; duplicates only where a kill landed in a send."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
+from bot.models import Profile
+from bot.store import Store
+from tests.smtp_server import smtp_server
+from tests.test_run import Running, configure, start, wait_for
+
+N_PROFILES = 60
+TOPICS = ["speculative decoding", "image generation", "sparse autoencoders", "language models", "vision"]
+
+
+def smtp_config(port: int, extra: str = "") -> str:
+    return (
+        f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nattempts = 1\ntimeout = 5\n'
+        "\n[schedule]\ntick_seconds = 1\ncatch_up_hours = 25\n" + extra
+    )
+
+
+def add_profiles(workdir, n: int = N_PROFILES) -> None:
+    with (
+        Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store,
+        time_machine.travel(datetime.now(UTC) - timedelta(days=1), tick=False),
+    ):
+        for i in range(n):
+            store.add_profile(
+                Profile(
+                    name=f"p{i:02d}",
+                    keywords=[TOPICS[i % len(TOPICS)]],
+                    top=3,
+                    send_at="00:00",
+                    send_empty=True,
+                    email=f"reader{i:02d}@example.org",
+                )
+            )
+
+
+def states(workdir) -> Counter:
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        return Counter(s.state for s in store.digest_summaries())
+
+
+def test_killed_at_random_points_then_restarted_every_digest_is_delivered(workdir, bot, tmp_path):
+    rng = random.Random(20261127)
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.delay = 0.1  # each message takes a moment, so kills land inside sends too
+        configure(workdir, smtp_config(server.port, "\n[delivery]\nlease_seconds = 2\nbatch_size = 5\n"))
+        add_profiles(workdir)
+        kills = 0
+        progress = []  # digests the server had taken when each kill landed
+        for _ in range(6):
+            proc = start(workdir, "run")
+            time.sleep(rng.uniform(1.0, 2.5))
+            proc.kill()  # SIGKILL: no chance to finish or release anything
+            proc.communicate(timeout=30)
+            kills += 1
+            progress.append(len(server.handler.received))
+        final = Running(workdir)
+        try:
+            wait_for(lambda: states(workdir) == Counter({"sent": N_PROFILES}), timeout=180)
+        finally:
+            err = final.stop()
+        assert final.proc.returncode == 0, err
+        received = Counter(r.message["Message-ID"] for r in server.handler.received)
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        assert len(store.digest_summaries()) == N_PROFILES
+    assert len(received) == N_PROFILES, "every digest delivered"
+    duplicates = sum(n - 1 for n in received.values())
+    print(
+        f"\n{kills} kills at random points (server had taken {progress} by each kill): "
+        f"{N_PROFILES} digests delivered, {duplicates} duplicate(s)"
+    )
+    assert duplicates <= kills, "a duplicate only where a kill landed inside a send"
+
+
+def test_a_mail_server_down_for_a_while_ends_with_everything_delivered_once(workdir, bot, tmp_path):
+    with socket.socket() as s:  # a port nothing listens on yet
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    configure(
+        workdir, smtp_config(port, "\n[delivery]\nretry_base_seconds = 1\nretry_max_seconds = 2\nmax_attempts = 50\n")
+    )
+    add_profiles(workdir, 20)
+    running = Running(workdir)
+    try:
+        wait_for(lambda: states(workdir)["pending"] == 20, timeout=60)
+        time.sleep(3)  # a few rounds of "connection refused"
+        assert states(workdir) == Counter({"pending": 20})
+        with smtp_server(tmp_path, security="none", auth=False, port=port) as server:
+            wait_for(lambda: states(workdir) == Counter({"sent": 20}), timeout=60)
+            received = Counter(r.message["Message-ID"] for r in server.handler.received)
+    finally:
+        err = running.stop()
+    assert running.proc.returncode == 0, err
+    assert "connection to 127.0.0.1" in err and "will retry" in err
+    assert len(received) == 20 and set(received.values()) == {1}
