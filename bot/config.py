@@ -8,6 +8,7 @@ the rooms receive what they need as arguments.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -51,6 +52,29 @@ class SourceConfig:
     name: str
     kind: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Seconds between fetches (`every = "6h"` in the file); None means the kind's default.
+    every: int | None = None
+    # "config" for [[sources]] in the file, "store" for those added with `bot source add`.
+    origin: str = "config"
+
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text: str) -> int:
+    """`"90s"`, `"30m"`, `"6h"`, `"1d"` → seconds; anything else raises ValueError."""
+    match = _INTERVAL.match(text) if isinstance(text, str) else None
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not an interval like 30m, 6h or 1d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def format_interval(seconds: int) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
 
 
 @dataclass(frozen=True)
@@ -120,4 +144,10 @@ def _source(path: Path, index: int, raw: Any) -> SourceConfig:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} needs a name")
     if not isinstance(kind, str) or not kind:
         raise ConfigError(f"{path}: source {name!r} needs a kind")
-    return SourceConfig(name=name, kind=kind, options=options)
+    every = options.pop("every", None)
+    if every is not None:
+        try:
+            every = parse_interval(every)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: source {name!r}: every: {exc}") from None
+    return SourceConfig(name=name, kind=kind, options=options, every=every)

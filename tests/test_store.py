@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.errors import ProfileError, StoreError
+from bot.errors import InputError, ProfileError, StoreError
 from bot.models import Listing, Profile
 from bot.store import Store, schema
 
@@ -145,13 +145,14 @@ def test_migrations_upgrade_an_existing_file_once(tmp_path):
         conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN note TEXT"))
 
     engine = sa.create_engine(url)
+    nxt = schema.LATEST + 1
     for _ in range(2):
         with engine.begin() as conn:
-            assert schema.migrate(conn, {2: add_note_column}, latest=2) == 2
+            assert schema.migrate(conn, {nxt: add_note_column}, latest=nxt) == nxt
     assert calls == [1]
     with engine.connect() as conn:
         assert "note" in {c["name"] for c in sa.inspect(conn).get_columns("profiles")}
-        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == 2
+        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == nxt
     engine.dispose()
 
 
@@ -186,3 +187,79 @@ def test_feedback_is_one_vote_per_voter_and_nets_per_listing(store):
     assert store.feedback_votes(p) == {"a": 2, "b": -1}
     with pytest.raises(ProfileError, match="unknown listing id 'zzz'"):
         store.record_feedback(p, "zzz", 1, voter="cli", via="cli")
+
+
+def _make_v1(url: str) -> None:
+    """A database as the first schema left it: no Hugging Face columns, no validators, no sources table."""
+    Store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for column in ("comments", "ai_summary", "github_repo", "project_page"):
+            conn.execute(sa.text(f"ALTER TABLE listings DROP COLUMN {column}"))
+        conn.execute(sa.text("ALTER TABLE source_state DROP COLUMN validators"))
+        conn.execute(sa.text("DROP TABLE sources"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO listings (id, title, abstract, authors, categories, first_seen, updated_at) "
+                "VALUES ('arxiv:2403.09612', 'Old', 'Kept.', '[]', '[]', '2026-11-01 00:00:00', "
+                "'2026-11-01 00:00:00')"
+            )
+        )
+        conn.execute(sa.text("UPDATE schema_version SET version = 1"))
+    engine.dispose()
+
+
+def test_a_version_1_database_is_upgraded_to_hold_the_real_sources(database_url):
+    _make_v1(database_url)
+    with Store(database_url) as s:
+        assert s.version == schema.LATEST == 2
+        (old,) = s.listings()
+        assert (old.title, old.abstract, old.upvotes, old.comments) == ("Old", "Kept.", None, None)
+        s.upsert_listings(
+            [
+                paper(
+                    "arxiv:2403.09612", upvotes=7, comments=2, ai_summary="Short.", github_repo="https://github.com/x/y"
+                )
+            ]
+        )
+        (row,) = s.listings()
+        assert (row.title, row.upvotes, row.comments, row.github_repo) == ("Old", 7, 2, "https://github.com/x/y")
+        s.record_fetch("hf", outcome="ok", validators={"https://h/x": {"etag": '"1"', "last_modified": None}})
+        assert s.source_states()["hf"].validators == {"https://h/x": {"etag": '"1"', "last_modified": None}}
+        s.add_source("mine", "feed", {"url": "https://example.org/feed"}, every=3600)
+        assert [(x.name, x.kind, x.options, x.every) for x in s.stored_sources()] == [
+            ("mine", "feed", {"url": "https://example.org/feed"}, 3600)
+        ]
+
+
+def test_cli_sources_are_kept_and_removed_with_their_state(store):
+    store.add_source("blog", "feed", {"url": "https://example.org/feed"})
+    with pytest.raises(InputError, match="exists already"):
+        store.add_source("blog", "feed", {"url": "https://example.org/other"})
+    store.record_fetch("blog", outcome="failed", error="HTTP 500")
+    store.remove_source("blog")
+    assert store.stored_sources() == [] and "blog" not in store.source_states()
+    with pytest.raises(InputError, match="no source named 'blog'"):
+        store.remove_source("blog")
+
+
+def test_a_failed_fetch_keeps_the_validators_of_the_last_good_one(store):
+    store.record_fetch("hf", outcome="ok", validators={"u": {"etag": "e", "last_modified": None}})
+    store.record_fetch("hf", outcome="failed", error="timed out")
+    assert store.source_states()["hf"].validators == {"u": {"etag": "e", "last_modified": None}}
+
+
+def test_the_merge_keeps_the_richest_hugging_face_fields(store):
+    store.upsert_listings([paper("arxiv:1", upvotes=3, comments=1, ai_summary="A.", project_page="https://p")])
+    counts = store.upsert_listings(
+        [paper("arxiv:1", upvotes=9, comments=None, ai_summary=None, github_repo="https://g")]
+    )
+    assert (counts.new, counts.updated) == (0, 1)
+    (row,) = store.listings()
+    assert (row.upvotes, row.comments, row.ai_summary, row.github_repo, row.project_page) == (
+        9,
+        1,
+        "A.",
+        "https://g",
+        "https://p",
+    )

@@ -6,11 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.errors import SourceError
-from bot.sources.base import Source
+from bot.sources.arxiv_api import ArxivApiSource
+from bot.sources.arxiv_rss import ArxivRssSource
+from bot.sources.base import NotModified, Source
+from bot.sources.feed import FeedSource
+from bot.sources.hf_daily import HfDailySource
+from bot.sources.html import HtmlSource
+from bot.sources.http import HttpClient, SourceHttp, Validators
 from bot.sources.seed_page import SeedPageSource
 
 SOURCE_KINDS: dict[str, type[Source]] = {
     SeedPageSource.kind: SeedPageSource,
+    HfDailySource.kind: HfDailySource,
+    ArxivApiSource.kind: ArxivApiSource,
+    ArxivRssSource.kind: ArxivRssSource,
+    FeedSource.kind: FeedSource,
+    HtmlSource.kind: HtmlSource,
 }
 
 
@@ -24,4 +35,4 @@ def make_source(name: str, kind: str, options: Mapping[str, Any]) -> Source:
     return cls(name, options)
 
 
-__all__ = ["SOURCE_KINDS", "Source", "make_source"]
+__all__ = ["SOURCE_KINDS", "HttpClient", "NotModified", "Source", "SourceHttp", "Validators", "make_source"]
