@@ -30,6 +30,8 @@ def run(args, cwd):
         ["profile", "show", "p"],
         ["listings"],
         ["fetch"],
+        ["source", "list"],
+        ["source", "add", "s", "--kind", "feed", "--url", "https://example.org/feed"],
     ],
 )
 def test_commands_that_do_not_rank_leave_scikit_learn_unimported(workdir, args):

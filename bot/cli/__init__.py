@@ -73,7 +73,7 @@ def fetch(config: Config) -> None:
 
 @cli.command()
 @click.option(
-    "--json", "as_json", is_flag=True, help="JSON lines: id, title, abstract, authors, url, source, published, upvotes."
+    "--json", "as_json", is_flag=True, help="JSON lines: id, title, abstract, authors, url, upvotes, … (see README)."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many, newest first.")
 @config_option

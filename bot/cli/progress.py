@@ -55,12 +55,13 @@ class Bars:
 
 
 @contextmanager
-def fetch_progress(names: Sequence[str], *, tty: bool | None = None) -> Iterator[Progress]:
+def fetch_progress(names: Sequence[str], *, tty: bool | None = None, console: Any = None) -> Iterator[Progress]:
+    """Bars when stdout is a terminal (or `tty` says so), log lines otherwise; `console` is rich's, for tests."""
     if not (sys.stdout.isatty() if tty is None else tty):
         yield LogLines()
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"))
-    with Progress(*columns, transient=False) as progress:
+    with Progress(*columns, console=console, transient=False) as progress:
         yield Bars(progress, names)
