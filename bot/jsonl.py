@@ -115,6 +115,7 @@ def listing_json(listing: Listing) -> dict[str, Any]:
         "source": listing.source,
         "published": listing.published.isoformat() if listing.published else None,
         "upvotes": listing.upvotes,
+        "doi": listing.doi,
         "comments": listing.comments,
         "ai_summary": listing.ai_summary,
         "github_repo": listing.github_repo,

@@ -50,6 +50,7 @@ def test_listings_as_a_table_and_as_json_lines(workdir, bot):
         "source",
         "published",
         "upvotes",
+        "doi",
         "comments",
         "ai_summary",
         "github_repo",

@@ -190,3 +190,44 @@ def test_an_arxiv_api_error_is_reported_in_arxivs_words(feed_server, store, http
     source = SourceConfig(name="api", kind="arxiv_api", options={"url": url, "query": "id:abc"})
     (result,) = fetch_sources(store, [source], client=http_client)
     assert result.error.endswith("the arXiv API refused the query: incorrect id format for abc")
+
+
+def test_a_journal_feed_joins_the_arxiv_listing_by_doi(feed_server, store, http_client):
+    # The recorded API answer has no <arxiv:doi>; one is added to its first entry, as arXiv writes it.
+    api = ARXIV_NEW.replace(
+        b'<arxiv:primary_category term="cs.RO"/>',
+        b'<arxiv:primary_category term="cs.RO"/>\n    <arxiv:doi>10.1109/TRO.2026.12345</arxiv:doi>',
+        1,
+    )
+    journal = b"""<?xml version="1.0" encoding="utf-8"?>
+    <rss version="2.0"><channel><title>IEEE T-RO</title>
+      <item><title>Mana: dexterous manipulation of articulated tools (journal version)</title>
+        <link>https://doi.org/10.1109/tro.2026.12345</link></item>
+    </channel></rss>"""
+    sources = [
+        SourceConfig(
+            name="api",
+            kind="arxiv_api",
+            options={"url": feed_server.serve("/api", Reply(body=api)), "query": "all:transformer", "max_results": 5},
+        ),
+        feed("journal", feed_server.serve("/journal", Reply(body=journal))),
+    ]
+    api_result, journal_result = fetch_sources(store, sources, client=http_client)
+    assert (api_result.new, journal_result.new, journal_result.updated + journal_result.unchanged) == (5, 0, 1)
+    mana = next(i for i in store.listings() if i.id == "arxiv:2606.13677")
+    assert (mana.doi, mana.title) == ("10.1109/tro.2026.12345", "Mana: Dexterous Manipulation of Articulated Tools")
+
+
+def test_hf_daily_reads_pages_of_100_until_a_short_one(feed_server, store, http_client):
+    items = json.loads(HF_API)
+    # A full first page: the 30 recorded papers and 70 copies under other ids (derived for paging only).
+    full = items + [item | {"paper": item["paper"] | {"id": f"2699.{n:05d}"}} for n, item in enumerate(items * 3)][:70]
+    url = feed_server.serve("/hf", Reply(body=json.dumps(full).encode()), Reply(body=HF_API))
+    source = SourceConfig(name="hf", kind="hf_daily", options={"url": url, "date": "2026-06-12"})
+    (result,) = fetch_sources(store, [source], client=http_client)
+    assert (result.error, result.new, result.unchanged) == (None, 100, 0)
+    hits = feed_server.hits("/hf")
+    assert [h.query for h in hits] == [
+        {"limit": ["100"], "date": ["2026-06-12"]},
+        {"limit": ["100"], "date": ["2026-06-12"], "p": ["1"]},
+    ]

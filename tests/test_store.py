@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.errors import InputError, ProfileError, StoreError
+from bot.keys import listing_key
 from bot.models import Listing, Profile
 from bot.store import Store, schema
 
@@ -189,20 +190,25 @@ def test_feedback_is_one_vote_per_voter_and_nets_per_listing(store):
         store.record_feedback(p, "zzz", 1, voter="cli", via="cli")
 
 
+V1_TITLE = "Chimera: a lossless decoding method"
+
+
 def _make_v1(url: str) -> None:
     """A database as the first schema left it: no Hugging Face columns, no validators, no sources table."""
     Store(url).close()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for column in ("comments", "ai_summary", "github_repo", "project_page"):
+        conn.execute(sa.text("DROP INDEX ix_listings_doi"))
+        conn.execute(sa.text("DROP INDEX ix_listings_title_key"))
+        for column in ("doi", "title_key", "comments", "ai_summary", "github_repo", "project_page"):
             conn.execute(sa.text(f"ALTER TABLE listings DROP COLUMN {column}"))
         conn.execute(sa.text("ALTER TABLE source_state DROP COLUMN validators"))
         conn.execute(sa.text("DROP TABLE sources"))
         conn.execute(
             sa.text(
                 "INSERT INTO listings (id, title, abstract, authors, categories, first_seen, updated_at) "
-                "VALUES ('arxiv:2403.09612', 'Old', 'Kept.', '[]', '[]', '2026-11-01 00:00:00', "
-                "'2026-11-01 00:00:00')"
+                "VALUES ('arxiv:2403.09612', 'Chimera: a lossless decoding method', 'Kept.', '[]', '[]', "
+                "'2026-11-01 00:00:00', '2026-11-01 00:00:00')"
             )
         )
         conn.execute(sa.text("UPDATE schema_version SET version = 1"))
@@ -214,7 +220,7 @@ def test_a_version_1_database_is_upgraded_to_hold_the_real_sources(database_url)
     with Store(database_url) as s:
         assert s.version == schema.LATEST == 2
         (old,) = s.listings()
-        assert (old.title, old.abstract, old.upvotes, old.comments) == ("Old", "Kept.", None, None)
+        assert (old.title, old.abstract, old.upvotes, old.comments) == (V1_TITLE, "Kept.", None, None)
         s.upsert_listings(
             [
                 paper(
@@ -223,7 +229,7 @@ def test_a_version_1_database_is_upgraded_to_hold_the_real_sources(database_url)
             ]
         )
         (row,) = s.listings()
-        assert (row.title, row.upvotes, row.comments, row.github_repo) == ("Old", 7, 2, "https://github.com/x/y")
+        assert (row.title, row.upvotes, row.comments, row.github_repo) == (V1_TITLE, 7, 2, "https://github.com/x/y")
         s.record_fetch("hf", outcome="ok", validators={"https://h/x": {"etag": '"1"', "last_modified": None}})
         assert s.source_states()["hf"].validators == {"https://h/x": {"etag": '"1"', "last_modified": None}}
         s.add_source("mine", "feed", {"url": "https://example.org/feed"}, every=3600)
@@ -263,3 +269,48 @@ def test_the_merge_keeps_the_richest_hugging_face_fields(store):
         "https://g",
         "https://p",
     )
+
+
+def test_the_upgrade_gives_stored_listings_their_title_key_so_a_title_only_source_finds_them(database_url):
+    _make_v1(database_url)
+    with Store(database_url) as s:
+        blog = paper(listing_key(title=V1_TITLE.upper()), title=V1_TITLE.upper(), upvotes=3)
+        counts = s.upsert_listings([blog])
+        assert (counts.new, counts.updated) == (0, 1)
+        (row,) = s.listings()
+        assert (row.id, row.title, row.upvotes) == ("arxiv:2403.09612", V1_TITLE, 3)
+
+
+def test_a_paper_known_by_its_arxiv_id_is_found_again_by_its_doi_or_its_title(store):
+    title = "Chimera: A Lossless Decoding Method for Accelerating Large Language Models"
+    store.upsert_listings([paper("arxiv:2402.15758", title=title, doi="10.1000/chimera", categories=("cs.CL",))])
+    from_journal = paper(
+        listing_key(title="Chimera (journal version)", doi="10.1000/CHIMERA"),
+        title="Chimera (journal version)",
+        doi="10.1000/chimera",
+        upvotes=4,
+    )
+    from_blog = paper(listing_key(title=title.upper() + "!"), title=title.upper() + "!", authors=("Z. Zeng",))
+    counts = store.upsert_listings([from_journal, from_blog])
+    assert (counts.new, counts.updated) == (0, 2)
+    (row,) = store.listings()
+    assert (row.id, row.title, row.upvotes, row.authors, row.categories) == (
+        "arxiv:2402.15758",
+        title,
+        4,
+        ("Z. Zeng",),
+        ("cs.CL",),
+    )
+
+
+def test_two_arxiv_papers_with_one_title_stay_two_and_short_titles_never_join(store):
+    store.upsert_listings(
+        [paper("arxiv:1", title="A Survey of Large Language Models"), paper("title:x", title="Attention")]
+    )
+    counts = store.upsert_listings(
+        [
+            paper("arxiv:2", title="A survey of large language models"),
+            paper(listing_key(title="attention"), title="attention"),
+        ]
+    )
+    assert (counts.new, counts.updated) == (2, 0)

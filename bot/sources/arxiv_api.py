@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from xml.etree.ElementTree import Element
 
 from bot.errors import SourceError
-from bot.keys import arxiv_id, listing_key
+from bot.keys import arxiv_id, listing_key, normalise_doi
 from bot.models import Listing
 from bot.sources.base import NotModified, Source
 from bot.sources.common import one_line, parse_when, parse_xml
@@ -76,6 +76,7 @@ def parse_arxiv_atom(body: bytes, *, source: str = "arxiv_api") -> ArxivPage:
                 url=ABS_URL.format(id=found),
                 source=source,
                 published=parse_when(_text(entry.find(f"{ATOM}published"))),
+                doi=normalise_doi(doi) if (doi := _text(entry.find(f"{ARXIV}doi"))) else None,
             )
         )
     return ArxivPage(out, int(total_text) if total_text.isdigit() else None, len(entries))

@@ -18,7 +18,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from bot.errors import SourceError
-from bot.keys import arxiv_id, listing_key
+from bot.keys import arxiv_id, listing_key, normalise_doi
 from bot.models import Listing
 from bot.sources.base import NotModified, Source
 from bot.sources.common import one_line, parse_xml
@@ -40,9 +40,11 @@ def parse_feed(body: bytes, *, source: str = "feed") -> list[Listing]:
         if not title:
             continue
         link = entry.get("link") or ""
+        doi = _doi(entry)
         out.append(
             Listing(
-                id=listing_key(title=title, arxiv=_arxiv(entry), doi=_doi(entry)),
+                id=listing_key(title=title, arxiv=_arxiv(entry), doi=doi),
+                doi=normalise_doi(doi) if doi else None,
                 title=title,
                 abstract=_plain(entry.get("summary", "")),
                 authors=tuple(n for a in entry.get("authors", []) if (n := one_line(a.get("name")))),

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.errors import StoreError
+from bot.keys import title_hash
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -51,6 +52,10 @@ listings = sa.Table(
     sa.Column("source", sa.String(100)),
     sa.Column("published", UTCDateTime),
     sa.Column("upvotes", sa.Integer),
+    # A paper keyed by its arXiv id is found again by its DOI or its normalised title (bot.keys.title_hash)
+    # when another source knows only those.
+    sa.Column("doi", sa.String(200), index=True),
+    sa.Column("title_key", sa.String(16), index=True),
     sa.Column("comments", sa.Integer),
     sa.Column("ai_summary", sa.Text),
     sa.Column("github_repo", sa.Text),
@@ -173,7 +178,12 @@ def _add_columns(conn: Connection, table: sa.Table, *names: str) -> None:
 
 def _v2_sources(conn: Connection) -> None:
     """Real sources: richer listings (Hugging Face), conditional GET validators, CLI-added sources."""
-    _add_columns(conn, listings, "comments", "ai_summary", "github_repo", "project_page")
+    _add_columns(conn, listings, "doi", "title_key", "comments", "ai_summary", "github_repo", "project_page")
+    for index in listings.indexes:
+        if index.name in ("ix_listings_doi", "ix_listings_title_key"):
+            index.create(conn)
+    for row in conn.execute(sa.select(listings.c.id, listings.c.title)).all():
+        conn.execute(listings.update().where(listings.c.id == row.id).values(title_key=title_hash(row.title)))
     _add_columns(conn, source_state, "validators")
     sources.create(conn)
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bot.errors import InputError, ProfileError, StoreError
+from bot.keys import normalise_title, title_hash
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.store import schema
 from bot.store.schema import digest_items, digests, feedback, listings, profiles, sent_items, source_state, sources
@@ -129,8 +130,13 @@ class Store:
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self.engine.begin() as conn:
             existing = {row.id: _listing(row) for row in self._select_in(conn, listings, listings.c.id, incoming)}
+            aliases = self._aliases(conn, [item for key, item in incoming.items() if key not in existing])
             for key, item in incoming.items():
                 old = existing.get(key)
+                if old is None and key in aliases:
+                    # The paper is stored under another key: enrich that row (as this batch left it).
+                    old = existing.get(aliases[key].id, aliases[key])
+                    item = replace(item, id=old.id)
                 merged = _merge(old, item) if old else item
                 if old is not None and merged == old:
                     counts["unchanged"] += 1
@@ -139,7 +145,33 @@ class Store:
                 values = _listing_values(merged) | {"updated_at": now}
                 stmt = _insert(conn, listings).values(**values, first_seen=now)
                 conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+                existing[merged.id] = merged
         return UpsertCounts(**counts)
+
+    def _aliases(self, conn: Connection, items: Sequence[Listing]) -> dict[str, Listing]:
+        """Stored listings that are these new-keyed items under another key: same DOI, or same title.
+
+        A title joins only when one side has no better key (a `title:` listing), so two arXiv papers
+        that happen to share a title stay two, and only titles long enough to be specific count.
+        """
+        dois = {item.doi for item in items if item.doi}
+        titles = {title_hash(item.title) for item in items if _specific(item.title)}
+        by_doi: dict[str, Listing] = {}
+        by_title: dict[str, list[Listing]] = {}
+        for row in self._select_in(conn, listings, listings.c.doi, dois):
+            by_doi.setdefault(row.doi, _listing(row))
+        for row in self._select_in(conn, listings, listings.c.title_key, titles):
+            by_title.setdefault(row.title_key, []).append(_listing(row))
+        out = {}
+        for item in items:
+            if item.doi and item.doi in by_doi:
+                out[item.id] = by_doi[item.doi]
+                continue
+            for candidate in by_title.get(title_hash(item.title), []) if _specific(item.title) else []:
+                if item.id.startswith("title:") or candidate.id.startswith("title:"):
+                    out[item.id] = candidate
+                    break
+        return out
 
     def listings(self, *, since: datetime | None = None, ids: Iterable[str] | None = None) -> list[Listing]:
         """Stored listings, newest first; `since` filters on when the bot first saw them."""
@@ -478,6 +510,7 @@ def _merge(old: Listing, new: Listing) -> Listing:
         source=old.source or new.source,
         published=old.published or new.published,
         upvotes=larger(old.upvotes, new.upvotes),
+        doi=old.doi or new.doi,
         comments=larger(old.comments, new.comments),
         ai_summary=longer(old.ai_summary, new.ai_summary),
         github_repo=old.github_repo or new.github_repo,
@@ -485,10 +518,19 @@ def _merge(old: Listing, new: Listing) -> Listing:
     )
 
 
+_SPECIFIC_TITLE_WORDS = 4  # "Introduction" or "Attention" alone could be many papers
+
+
+def _specific(title: str) -> bool:
+    return len(normalise_title(title).split()) >= _SPECIFIC_TITLE_WORDS
+
+
 def _listing_values(item: Listing) -> dict[str, Any]:
     return {
         "id": item.id,
         "title": item.title,
+        "title_key": title_hash(item.title),
+        "doi": item.doi,
         "abstract": item.abstract,
         "authors": list(item.authors),
         "categories": list(item.categories),
@@ -514,6 +556,7 @@ def _listing(row: Any) -> Listing:
         source=row.source,
         published=row.published,
         upvotes=row.upvotes,
+        doi=row.doi,
         comments=row.comments,
         ai_summary=row.ai_summary,
         github_repo=row.github_repo,
