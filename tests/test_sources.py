@@ -235,3 +235,18 @@ def test_a_feed_entry_with_a_doi_is_keyed_by_it_and_its_html_summary_becomes_tex
     journal, blog = parse_feed(body)
     assert journal.id == "doi:10.1000/xyz.123" and journal.abstract == "An abstract ."
     assert blog.id.startswith("title:")  # digits in a blog URL are not an arXiv id
+
+
+def test_an_html_page_where_the_item_selector_finds_nothing_says_so():
+    with pytest.raises(SourceError, match=r"no element matches the item selector 'li.paper'"):
+        parse_html_listing(
+            b"<html><body><p>Redesigned!</p></body></html>", page_url="https://e.org/", item="li.paper", title="a"
+        )
+
+
+def test_arxiv_api_reads_the_journal_doi():
+    body = ARXIV_NEW.read_bytes().replace(
+        b'<arxiv:primary_category term="cs.RO"/>',
+        b'<arxiv:primary_category term="cs.RO"/><arxiv:doi>10.1109/TRO.2026.1</arxiv:doi>',
+    )
+    assert [p.doi for p in parse_arxiv_atom(body).listings] == ["10.1109/tro.2026.1", None, None, None, None]

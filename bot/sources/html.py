@@ -63,6 +63,9 @@ def parse_html_listing(
         elements = soup.select(item)
     except Exception as exc:  # soupsieve raises its own SelectorSyntaxError (a ValueError subclass)
         raise SourceError(f"bad CSS selector {item!r}: {exc}") from None
+    if not elements:
+        # A listing page where the item selector finds nothing has almost always changed its layout.
+        raise SourceError(f"no element matches the item selector {item!r}: has the page's layout changed?")
     out = []
     for element in elements:
         title_el = _select_one(element, title)
