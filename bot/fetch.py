@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import SourceConfig
 from bot.errors import SourceError
 from bot.models import Listing
-from bot.sources import HttpClient, NotModified, SourceHttp, Validators, make_source
-from bot.store import Store
+from bot.sources import SOURCE_KINDS, NotModified, make_source, source_class
+from bot.store import Store, StoredSource
+
+if TYPE_CHECKING:
+    from bot.sources.http import HttpClient, SourceHttp
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,31 @@ class Progress(Protocol):
     def finished(self, result: FetchResult) -> None: ...
 
 
+def merge_sources(
+    configured: Sequence[SourceConfig], stored: Sequence[StoredSource]
+) -> tuple[list[SourceConfig], list[str]]:
+    """The config file's sources then the added ones, and the added names hidden by a config one.
+
+    A name in both is the config file's: it is the one a person wrote where they keep settings.
+    """
+    names = {s.name for s in configured}
+    merged = list(configured)
+    hidden = []
+    for s in stored:
+        if s.name in names:
+            hidden.append(s.name)
+            continue
+        merged.append(SourceConfig(name=s.name, kind=s.kind, options=s.options, every=s.every, origin="store"))
+    return merged, hidden
+
+
+def fetch_interval(source: SourceConfig) -> int | None:
+    """Seconds between fetches: the source's own `every`, else its kind's default (None: unknown kind)."""
+    if source.every:
+        return source.every
+    return source_class(source.kind).default_interval if source.kind in SOURCE_KINDS else None
+
+
 def read_source(config: SourceConfig, http: SourceHttp) -> list[Listing]:
     """Build the source and fetch it; SourceError or NotModified when there is nothing to store."""
     source = make_source(config.name, config.kind, config.options)
@@ -65,6 +93,8 @@ def fetch_sources(
     progress: Progress | None = None,
 ) -> list[FetchResult]:
     """Fetch each source in turn; one failing never stops the others, and stores nothing of its own."""
+    from bot.sources.http import HttpClient, SourceHttp, Validators
+
     own_client = client is None
     client = client or HttpClient()
     states = store.source_states()

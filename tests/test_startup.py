@@ -43,3 +43,22 @@ def test_the_probe_sees_scikit_learn_when_a_command_ranks(workdir):
     run(["profile", "add", "p", "-k", "decoding"], workdir)
     run(["fetch"], workdir)
     assert run(["digest", "--dry-run"], workdir) == "True True 0"
+
+
+FETCHERS = """
+import sys
+from bot.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="bot")
+except SystemExit:
+    pass
+print(*(name in sys.modules for name in ("httpx", "feedparser", "bs4", "rich")))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["profile", "list"], ["listings"], ["source", "list"]])
+def test_commands_that_do_not_fetch_leave_the_http_and_feed_libraries_unimported(workdir, args):
+    out = subprocess.run(
+        [sys.executable, "-c", FETCHERS, *args], cwd=workdir, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "False False False False"

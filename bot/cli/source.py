@@ -18,23 +18,14 @@ import click
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config, SourceConfig, format_interval, parse_interval
 from bot.errors import InputError, SourceError
+from bot.fetch import fetch_interval, merge_sources
 from bot.sources import SOURCE_KINDS, make_source
 from bot.store import Store
 
 
 def all_sources(config: Config, store: Store) -> tuple[list[SourceConfig], list[str]]:
     """Config sources then stored ones; and the stored names hidden by a config source of that name."""
-    names = {s.name for s in config.sources}
-    merged = list(config.sources)
-    hidden = []
-    for stored in store.stored_sources():
-        if stored.name in names:
-            hidden.append(stored.name)
-            continue
-        merged.append(
-            SourceConfig(name=stored.name, kind=stored.kind, options=stored.options, every=stored.every, origin="store")
-        )
-    return merged, hidden
+    return merge_sources(config.sources, store.stored_sources())
 
 
 def _find(config: Config, store: Store, name: str) -> SourceConfig:
@@ -131,7 +122,7 @@ def list_(config: Config) -> None:
     rows = []
     for s in sources:
         state = states.get(s.name)
-        every = s.every or (SOURCE_KINDS[s.kind].default_interval if s.kind in SOURCE_KINDS else None)
+        every = fetch_interval(s)
         rows.append(
             [
                 s.name,
@@ -189,7 +180,7 @@ def test_(config: Config, name: str, as_json: bool, limit: int) -> None:
     """
     from bot.fetch import read_source
     from bot.jsonl import listing_json
-    from bot.sources import HttpClient, SourceHttp
+    from bot.sources.http import HttpClient, SourceHttp
 
     with open_store(config) as store:
         chosen = _find(config, store, name)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.errors import SourceError
 from bot.models import Listing
-from bot.sources.http import SourceHttp
+
+if TYPE_CHECKING:  # the client (httpx) is imported only by the sources that fetch
+    from bot.sources.http import SourceHttp
 
 #: How often a source is fetched unless its config says otherwise (seconds); the scheduler reads it.
 DEFAULT_INTERVAL = 6 * 3600

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from bot.errors import SourceError
 from bot.keys import listing_key
 from bot.models import Listing
 from bot.sources.base import Source
-from bot.sources.http import SourceHttp
+
+if TYPE_CHECKING:
+    from bot.sources.http import SourceHttp
 
 _DATE_LINE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}(, \d{4})?$")
 _HEADER_SEARCH = 12  # the header is a handful of short lines; never look for it deep in the page
