@@ -70,3 +70,10 @@ def test_retry_after_as_an_http_date():
     assert _retry_after("Fri, 27 Nov 2026 07:00:30 GMT", now) == 30.0
     assert _retry_after("Fri, 27 Nov 2026 06:59:00 GMT", now) == 0.0
     assert _retry_after("soon", now) is None and _retry_after(None, now) is None
+
+
+def test_a_configured_url_keeps_its_own_query(clock):
+    _, seen = fetch(
+        SourceConfig("hf", "hf_daily", {"url": "https://huggingface.co/api/daily_papers?sort=trending"}), clock
+    )
+    assert [str(r.url) for r in seen] == ["https://huggingface.co/api/daily_papers?sort=trending&limit=100"]

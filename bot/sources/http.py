@@ -241,7 +241,8 @@ class SourceHttp:
         accept: str | None = None,
         error_bodies: bool = False,
     ) -> Response:
-        full = str(httpx.URL(url, params=params)) if params else url
+        # Merged, not replaced: a configured URL may carry its own query (an API key, a filter).
+        full = str(httpx.URL(url).copy_merge_params(params)) if params else url
         validators = self.known.get(full) if conditional else None
         response = self.client.get(
             full, validators=validators, accept=accept, min_interval=self.min_interval, error_bodies=error_bodies
