@@ -1,6 +1,7 @@
 """Each parser against the real recorded responses in tests/fixtures/, paper by paper."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -250,3 +251,25 @@ def test_arxiv_api_reads_the_journal_doi():
         b'<arxiv:primary_category term="cs.RO"/><arxiv:doi>10.1109/TRO.2026.1</arxiv:doi>',
     )
     assert [p.doi for p in parse_arxiv_atom(body).listings] == ["10.1109/tro.2026.1", None, None, None, None]
+
+
+def test_a_full_page_of_100_arxiv_api_entries():
+    page = parse_arxiv_atom((FIXTURES / "arxiv_api_2026-04_testing_m100.body.xml").read_bytes())
+    assert (page.entries, len(page.listings)) == (100, 100)
+    papers = page.listings
+    no_stray_whitespace(papers)
+    assert len({p.id for p in papers}) == 100
+    assert all(re.fullmatch(r"arxiv:(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})", p.id) for p in papers)
+    assert all(p.authors and p.categories and p.published and p.abstract for p in papers)
+    assert all(re.fullmatch(r"[a-z][a-z-]*(\.[A-Za-z-]+)?", c) for p in papers for c in p.categories)
+    first, last = papers[0], papers[-1]
+    assert (first.id, first.title, first.authors[:2], first.categories) == (
+        "arxiv:2202.12139",
+        "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques",
+        ("Mohit Kumar Ahuja", "Arnaud Gotlieb"),
+        ("cs.SE", "cs.LG"),
+    )
+    assert (last.id, last.categories) == ("arxiv:gr-qc/0103067", ("gr-qc",))
+    assert page.total == 214881
+    # The recorder of this fixture stored UTF-8 decoded as Latin-1 ("RamÃ\xadrez"): the bytes are read as
+    # they are, and nothing here pretends to repair them.
