@@ -60,14 +60,19 @@ class SourceConfig:
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Nothing we read changes faster than this; polling more often only costs the sites we read.
+MIN_FETCH_INTERVAL = 300
 
 
 def parse_interval(text: str) -> int:
-    """`"90s"`, `"30m"`, `"6h"`, `"1d"` → seconds; anything else raises ValueError."""
+    """`"30m"`, `"6h"`, `"1d"` → seconds; anything else, or less than 5 minutes, raises ValueError."""
     match = _INTERVAL.match(text) if isinstance(text, str) else None
-    if not match or int(match.group(1)) == 0:
+    if not match:
         raise ValueError(f"{text!r} is not an interval like 30m, 6h or 1d")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < MIN_FETCH_INTERVAL:
+        raise ValueError(f"{text!r} is too often: fetch at most every {MIN_FETCH_INTERVAL // 60} minutes")
+    return seconds
 
 
 def format_interval(seconds: int) -> str:

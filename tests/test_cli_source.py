@@ -81,6 +81,7 @@ def test_bad_sources_are_refused_with_exit_2_and_nothing_written(workdir, bot):
         (["x", "--kind", "feed", "--url", "https://e.org/", "--option", "colour=red"], "unknown option(s) colour"),
         (["x", "--kind", "feed", "--url", "https://e.org/", "--option", "oops"], "expected KEY=VALUE"),
         (["x", "--kind", "feed", "--url", "https://e.org/", "--every", "often"], "not an interval"),
+        (["x", "--kind", "feed", "--url", "https://e.org/", "--every", "1m"], "fetch at most every 5 minutes"),
         (["hf-daily-seed", "--kind", "feed", "--url", "https://e.org/"], "is in config/bot.toml already"),
     ]
     for args, message in cases:

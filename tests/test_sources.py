@@ -273,3 +273,11 @@ def test_a_full_page_of_100_arxiv_api_entries():
     assert page.total == 214881
     # The recorder of this fixture stored UTF-8 decoded as Latin-1 ("RamÃ\xadrez"): the bytes are read as
     # they are, and nothing here pretends to repair them.
+
+
+def test_without_a_link_selector_the_link_is_the_title_or_inside_it():
+    page = b"""<div class="p"><h3><a href="/abs/2401.00001">Sparse attention at scale</a></h3></div>
+               <div class="p"><h3>A paper with no link</h3></div>"""
+    with_link, without = parse_html_listing(page, page_url="https://arxiv.org/list/cs.LG/new", item="div.p", title="h3")
+    assert (with_link.id, with_link.url) == ("arxiv:2401.00001", "https://arxiv.org/abs/2401.00001")
+    assert without.url is None and without.id.startswith("title:")

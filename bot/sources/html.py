@@ -72,7 +72,10 @@ def parse_html_listing(
         name = one_line(title_el.get_text(" ")) if title_el else ""
         if not name:
             continue
-        link_el = _select_one(element, link) if link else (title_el if title_el and title_el.name == "a" else None)
+        if link:
+            link_el = _select_one(element, link)
+        else:  # the title is usually the link, or holds it
+            link_el = title_el if title_el is not None and title_el.name == "a" else title_el and title_el.find("a")
         href = urljoin(page_url, str(link_el.get("href") or "")) if link_el is not None else ""
         url = href if urlsplit(href).scheme in ("http", "https") else None
         found = arxiv_id(href) if url and urlsplit(url).hostname in _ARXIV_HOSTS else None
