@@ -86,6 +86,7 @@ BAD_INPUT = {
         r"expected Hugging Face Daily Papers JSON in UTF-8, got an invalid byte at offset 15",
     ),
     "html instead of json": (hf, lambda s: Reply(body=HTML_ERROR), r"got an HTML page"),
+    "json instead of a feed": (feed, lambda s: Reply(body=HF_API), r"expected an RSS or Atom feed, got JSON"),
 }
 
 
@@ -231,3 +232,11 @@ def test_hf_daily_reads_pages_of_100_until_a_short_one(feed_server, store, http_
         {"limit": ["100"], "date": ["2026-06-12"]},
         {"limit": ["100"], "date": ["2026-06-12"], "p": ["1"]},
     ]
+
+
+def test_an_empty_weekend_feed_is_a_quiet_success(feed_server, store, http_client):
+    weekend = (FIXTURES / "arxiv_rss_2026-08-01_cs.CL_weekend_empty.xml").read_bytes()
+    source = SourceConfig(name="cl", kind="arxiv_rss", options={"url": feed_server.serve("/rss", Reply(body=weekend))})
+    (result,) = fetch_sources(store, [source], client=http_client)
+    assert (result.error, result.new, result.status) == (None, 0, "ok")
+    assert store.source_states()["cl"].last_outcome == "ok"

@@ -45,6 +45,8 @@ def parse_xml(body: bytes, expected: str) -> Element:
     refuse_html(body, expected)
     if not body.strip():
         raise SourceError(f"expected {expected}, got an empty body")
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        raise SourceError(f"expected {expected}, got JSON (is the kind right for this URL?)")
     try:
         return defusedxml.ElementTree.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except defusedxml.EntitiesForbidden as exc:
