@@ -281,3 +281,23 @@ def test_without_a_link_selector_the_link_is_the_title_or_inside_it():
     with_link, without = parse_html_listing(page, page_url="https://arxiv.org/list/cs.LG/new", item="div.p", title="h3")
     assert (with_link.id, with_link.url) == ("arxiv:2401.00001", "https://arxiv.org/abs/2401.00001")
     assert without.url is None and without.id.startswith("title:")
+
+
+PARSERS = [
+    (HF_API, parse_daily_papers),
+    (HF_PAGE, parse_hf_papers_page),
+    (ARXIV_NEW, parse_arxiv_atom),
+    (ARXIV_OLD, parse_arxiv_atom),
+    (RSS_AI, parse_arxiv_rss),
+    (RSS_CL, parse_feed),
+]
+
+
+@pytest.mark.parametrize(("path", "parse"), PARSERS, ids=[p.name for p, _ in PARSERS])
+def test_a_body_cut_anywhere_is_read_or_refused_with_a_source_error(path, parse):
+    body = path.read_bytes()
+    for cut in range(0, len(body), max(1, len(body) // 97)):
+        try:
+            parse(body[:cut])
+        except SourceError as exc:
+            assert "\n" not in str(exc)

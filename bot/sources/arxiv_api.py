@@ -44,7 +44,8 @@ class ArxivPage:
 
 
 def _text(element: Element | None) -> str:
-    return one_line(element.text) if element is not None and element.text else ""
+    # itertext, not .text: markup inside an element must not cut its text short.
+    return one_line("".join(element.itertext())) if element is not None else ""
 
 
 def parse_arxiv_atom(body: bytes, *, source: str = "arxiv_api") -> ArxivPage:
