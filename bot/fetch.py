@@ -8,6 +8,7 @@ listings are stored, so a crash between the two can never make the next run skip
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ class Progress(Protocol):
     """Told when each source starts and ends, so a door can draw bars or print log lines."""
 
     def started(self, name: str) -> None: ...
+
+    def requested(self, name: str, url: str) -> None: ...
 
     def finished(self, result: FetchResult) -> None: ...
 
@@ -105,7 +108,8 @@ def fetch_sources(
                 progress.started(config.name)
             state = states.get(config.name)
             known = {url: Validators(**v) for url, v in ((state and state.validators) or {}).items()}
-            http = SourceHttp(client, known)
+            on_request = functools.partial(progress.requested, config.name) if progress else None
+            http = SourceHttp(client, known, on_request=on_request)
             try:
                 listings = read_source(config, http)
             except NotModified:

@@ -27,7 +27,7 @@ def test_add_list_fetch_and_remove_a_source(workdir, bot, feed_server):
     fetched = bot("fetch")
     assert fetched.exit_code == 0, fetched.output
     assert "ai             3    0        0          ok" in fetched.output
-    assert "fetch: ai: 3 new, 0 updated, 0 unchanged" in fetched.stderr
+    assert f"fetch: ai: reading\nfetch: ai: GET {url}\nfetch: ai: 3 new, 0 updated, 0 unchanged" in fetched.stderr
     row = next(line for line in bot("source", "list").output.splitlines() if line.startswith("ai "))
     assert re.search(r"ai\s+arxiv_rss\s+added\s+1d\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+ok\s+3$", row), row
     removed = bot("source", "remove", "ai")
@@ -116,6 +116,8 @@ def test_progress_bars_on_a_terminal(workdir):
     console = Console(file=out, force_terminal=True, width=100, color_system=None)
     with fetch_progress(["hf", "rss"], tty=True, console=console) as progress:
         progress.started("hf")
+        progress.requested("hf", "https://huggingface.co/api/daily_papers?limit=100")
+        progress.requested("hf", "https://huggingface.co/api/daily_papers?limit=100&p=1")
         progress.finished(FetchResult("hf", new=30))
         progress.started("rss")
         progress.finished(FetchResult("rss", error="HTTP 500 (gave up after 4 attempts)"))

@@ -22,6 +22,9 @@ class LogLines:
     def started(self, name: str) -> None:
         click.echo(f"fetch: {name}: reading", err=True)
 
+    def requested(self, name: str, url: str) -> None:
+        click.echo(f"fetch: {name}: GET {url}", err=True)
+
     def finished(self, result: FetchResult) -> None:
         if result.error:
             click.echo(f"fetch: {result.source}: failed: {result.error}", err=True)
@@ -40,9 +43,15 @@ class Bars:
     def __init__(self, progress: Any, names: Sequence[str]) -> None:
         self.progress = progress
         self.tasks = {name: progress.add_task(name, total=1, status="waiting") for name in names}
+        self.requests = dict.fromkeys(names, 0)
 
     def started(self, name: str) -> None:
         self.progress.update(self.tasks[name], status="reading…")
+
+    def requested(self, name: str, url: str) -> None:
+        self.requests[name] += 1
+        if self.requests[name] > 1:  # paged sources (arXiv API, Hugging Face) say which page
+            self.progress.update(self.tasks[name], status=f"page {self.requests[name]}…")
 
     def finished(self, result: FetchResult) -> None:
         if result.error:

@@ -225,11 +225,17 @@ class SourceHttp:
     """
 
     def __init__(
-        self, client: HttpClient, known: Mapping[str, Validators] | None = None, *, min_interval: float = 0.0
+        self,
+        client: HttpClient,
+        known: Mapping[str, Validators] | None = None,
+        *,
+        min_interval: float = 0.0,
+        on_request: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.known = dict(known or {})
         self.min_interval = min_interval
+        self.on_request = on_request  # told each URL before it is fetched, for progress displays
         self.seen: dict[str, Validators] = {}
 
     def get(
@@ -244,6 +250,8 @@ class SourceHttp:
         # Merged, not replaced: a configured URL may carry its own query (an API key, a filter).
         full = str(httpx.URL(url).copy_merge_params(params)) if params else url
         validators = self.known.get(full) if conditional else None
+        if self.on_request:
+            self.on_request(full)
         response = self.client.get(
             full, validators=validators, accept=accept, min_interval=self.min_interval, error_bodies=error_bodies
         )
