@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_scale.py
+	$(BIN)/python benchmarks/parse_sources.py
 
 clean:
 	rm -rf $(VENV) data outbox

@@ -8,6 +8,7 @@ the rooms receive what they need as arguments.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,8 +46,6 @@ class ScheduleConfig:
     # After downtime, a digest whose send time passed less than this long ago is still sent;
     # older ones are recorded as skipped, not sent late.
     catch_up_hours: float = 12.0
-    # How often a source is fetched unless its [[sources]] entry sets every_minutes.
-    fetch_every_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,34 @@ class SourceConfig:
     name: str
     kind: str
     options: dict[str, Any] = field(default_factory=dict)
-    every_minutes: int | None = None  # how often `bot run` fetches it; None: [schedule] fetch_every_minutes
+    # Seconds between fetches (`every = "6h"` in the file); None means the kind's default.
+    every: int | None = None
+    # "config" for [[sources]] in the file, "store" for those added with `bot source add`.
+    origin: str = "config"
+
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Nothing we read changes faster than this; polling more often only costs the sites we read.
+MIN_FETCH_INTERVAL = 300
+
+
+def parse_interval(text: str) -> int:
+    """`"30m"`, `"6h"`, `"1d"` → seconds; anything else, or less than 5 minutes, raises ValueError."""
+    match = _INTERVAL.match(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"{text!r} is not an interval like 30m, 6h or 1d")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < MIN_FETCH_INTERVAL:
+        raise ValueError(f"{text!r} is too often: fetch at most every {MIN_FETCH_INTERVAL // 60} minutes")
+    return seconds
+
+
+def format_interval(seconds: int) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
 
 
 @dataclass(frozen=True)
@@ -210,11 +236,14 @@ def _source(path: Path, index: int, raw: Any) -> SourceConfig:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} must be a table")
     options = dict(raw)
     name, kind = options.pop("name", None), options.pop("kind", None)
-    every = options.pop("every_minutes", None)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} needs a name")
     if not isinstance(kind, str) or not kind:
         raise ConfigError(f"{path}: source {name!r} needs a kind")
-    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
-        raise ConfigError(f"{path}: source {name!r}: every_minutes must be a whole number of minutes, at least 1")
-    return SourceConfig(name=name, kind=kind, options=options, every_minutes=every)
+    every = options.pop("every", None)
+    if every is not None:
+        try:
+            every = parse_interval(every)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: source {name!r}: every: {exc}") from None
+    return SourceConfig(name=name, kind=kind, options=options, every=every)

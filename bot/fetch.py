@@ -1,14 +1,29 @@
-"""Reading every configured source into the store. A broken source is reported and skipped."""
+"""Reading every configured source into the store. A broken source is reported and skipped.
+
+Takes the sources (config and CLI-added, already merged by the door) and the store; hands each
+source the shared HTTP client with the validators its last good fetch left, stores what it returns,
+and records the outcome (ok, unchanged, failed) per source. Validators are saved only after the
+listings are stored, so a crash between the two can never make the next run skip unseen papers.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import SourceConfig
 from bot.errors import SourceError
-from bot.sources import make_source
-from bot.store import Store
+from bot.models import Listing
+from bot.sources import SOURCE_KINDS, NotModified, make_source, source_class
+from bot.store import Store, StoredSource
+
+if TYPE_CHECKING:
+    from bot.sources.http import HttpClient, SourceHttp
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -17,20 +32,101 @@ class FetchResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    not_modified: bool = False
     error: str | None = None
 
+    @property
+    def status(self) -> str:
+        return self.error or ("not modified" if self.not_modified else "ok")
 
-def fetch_sources(store: Store, sources: Sequence[SourceConfig]) -> list[FetchResult]:
-    """Fetch each source in turn; one failing never stops the others, and stores nothing of its own."""
-    results = []
-    for config in sources:
-        try:
-            listings = make_source(config.name, config.kind, config.options).fetch()
-        except SourceError as exc:
-            store.record_fetch(config.name, outcome="failed", error=str(exc))
-            results.append(FetchResult(config.name, error=str(exc)))
+
+class Progress(Protocol):
+    """Told when each source starts and ends, so a door can draw bars or print log lines."""
+
+    def started(self, name: str) -> None: ...
+
+    def requested(self, name: str, url: str) -> None: ...
+
+    def finished(self, result: FetchResult) -> None: ...
+
+
+def merge_sources(
+    configured: Sequence[SourceConfig], stored: Sequence[StoredSource]
+) -> tuple[list[SourceConfig], list[str]]:
+    """The config file's sources then the added ones, and the added names hidden by a config one.
+
+    A name in both is the config file's: it is the one a person wrote where they keep settings.
+    """
+    names = {s.name for s in configured}
+    merged = list(configured)
+    hidden = []
+    for s in stored:
+        if s.name in names:
+            hidden.append(s.name)
             continue
-        counts = store.upsert_listings(listings)
-        store.record_fetch(config.name, outcome="ok", new=counts.new)
-        results.append(FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged))
+        merged.append(SourceConfig(name=s.name, kind=s.kind, options=s.options, every=s.every, origin="store"))
+    return merged, hidden
+
+
+def fetch_interval(source: SourceConfig) -> int | None:
+    """Seconds between fetches: the source's own `every`, else its kind's default (None: unknown kind)."""
+    if source.every:
+        return source.every
+    return source_class(source.kind).default_interval if source.kind in SOURCE_KINDS else None
+
+
+def read_source(config: SourceConfig, http: SourceHttp) -> list[Listing]:
+    """Build the source and fetch it; SourceError or NotModified when there is nothing to store."""
+    source = make_source(config.name, config.kind, config.options)
+    http.min_interval = max(http.min_interval, source.min_interval)
+    try:
+        return source.fetch(http)
+    except (SourceError, NotModified):
+        raise
+    except Exception as exc:  # a parser bug on one odd page must not stop the other sources
+        log.exception("source %s failed unexpectedly", config.name)
+        raise SourceError(f"unexpected {type(exc).__name__}: {exc}") from exc
+
+
+def fetch_sources(
+    store: Store,
+    sources: Sequence[SourceConfig],
+    *,
+    client: HttpClient | None = None,
+    progress: Progress | None = None,
+) -> list[FetchResult]:
+    """Fetch each source in turn; one failing never stops the others, and stores nothing of its own."""
+    from bot.sources.http import HttpClient, SourceHttp, Validators
+
+    own_client = client is None
+    client = client or HttpClient()
+    states = store.source_states()
+    results = []
+    try:
+        for config in sources:
+            if progress:
+                progress.started(config.name)
+            state = states.get(config.name)
+            known = {url: Validators(**v) for url, v in ((state and state.validators) or {}).items()}
+            on_request = functools.partial(progress.requested, config.name) if progress else None
+            http = SourceHttp(client, known, on_request=on_request)
+            try:
+                listings = read_source(config, http)
+            except NotModified:
+                store.record_fetch(config.name, outcome="unchanged")
+                result = FetchResult(config.name, not_modified=True)
+            except SourceError as exc:
+                store.record_fetch(config.name, outcome="failed", error=str(exc))
+                result = FetchResult(config.name, error=str(exc))
+            else:
+                counts = store.upsert_listings(listings)
+                validators = {url: {"etag": v.etag, "last_modified": v.last_modified} for url, v in http.seen.items()}
+                store.record_fetch(config.name, outcome="ok", new=counts.new, validators=validators)
+                result = FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)
+            if progress:
+                progress.finished(result)
+            results.append(result)
+    finally:
+        if own_client:
+            client.close()
     return results

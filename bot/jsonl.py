@@ -115,4 +115,9 @@ def listing_json(listing: Listing) -> dict[str, Any]:
         "source": listing.source,
         "published": listing.published.isoformat() if listing.published else None,
         "upvotes": listing.upvotes,
+        "doi": listing.doi,
+        "comments": listing.comments,
+        "ai_summary": listing.ai_summary,
+        "github_repo": listing.github_repo,
+        "project_page": listing.project_page,
     }

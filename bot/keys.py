@@ -27,12 +27,24 @@ def arxiv_id(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def title_hash(title: str) -> str:
+    """The same 16 hex digits for titles that differ only in case, accents, punctuation or spacing."""
+    return hashlib.sha1(normalise_title(title).encode()).hexdigest()[:16]
+
+
+def normalise_doi(doi: str) -> str:
+    """DOIs are case-insensitive; `doi:` and resolver prefixes are not part of them."""
+    text = doi.strip().lower()
+    for prefix in ("doi:", "https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/"):
+        text = text.removeprefix(prefix)
+    return text
+
+
 def listing_key(*, title: str, arxiv: str | None = None, doi: str | None = None) -> str:
     if arxiv:
         found = arxiv_id(arxiv)
         if found:
             return f"arxiv:{found}"
     if doi:
-        return f"doi:{doi.strip().lower()}"
-    digest = hashlib.sha1(normalise_title(title).encode()).hexdigest()[:16]
-    return f"title:{digest}"
+        return f"doi:{normalise_doi(doi)}"
+    return f"title:{title_hash(title)}"

@@ -22,6 +22,13 @@ class Listing:
     source: str | None = None
     published: datetime | None = None
     upvotes: int | None = None
+    # The DOI, when a source names one (arXiv's journal DOI, a journal feed): joins the same paper across keys.
+    doi: str | None = None
+    # Hugging Face Daily Papers adds these; other sources leave them empty and the merge keeps them.
+    comments: int | None = None
+    ai_summary: str | None = None
+    github_repo: str | None = None
+    project_page: str | None = None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bot.channels import Channels
 from bot.config import Config, SourceConfig
 from bot.deliver import DeliveryOutcome, deliver_pending, process_owner, retry_policy
 from bot.digest import ComposedDigest, compose_digests, due_periods
-from bot.fetch import FetchResult, fetch_sources
+from bot.fetch import FetchResult, fetch_interval, fetch_sources, merge_sources
 from bot.store import SourceState, Store
 
 log = logging.getLogger("bot.run")
@@ -40,14 +40,16 @@ class TickReport:
 
 
 def sources_due(
-    sources: Sequence[SourceConfig], states: dict[str, SourceState], *, now: datetime, default_every: timedelta
+    sources: Sequence[SourceConfig], states: dict[str, SourceState], *, now: datetime
 ) -> list[SourceConfig]:
-    """Sources never fetched, or last fetched at least their interval ago."""
+    """Sources never fetched, or last fetched at least their interval ago (`every`, else the kind's)."""
     due = []
     for source in sources:
-        every = timedelta(minutes=source.every_minutes) if source.every_minutes else default_every
+        seconds = fetch_interval(source)
         state = states.get(source.name)
-        if state is None or state.last_fetch_at is None or now - state.last_fetch_at >= every:
+        if seconds is None or state is None or state.last_fetch_at is None:
+            due.append(source)  # an unknown kind is "due": fetching it reports the error
+        elif now - state.last_fetch_at >= timedelta(seconds=seconds):
             due.append(source)
     return due
 
@@ -62,12 +64,8 @@ def tick(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> TickReport:
     report = TickReport()
-    due_sources = sources_due(
-        config.sources,
-        store.source_states(),
-        now=now,
-        default_every=timedelta(minutes=config.schedule.fetch_every_minutes),
-    )
+    sources, _hidden = merge_sources(config.sources, store.stored_sources())
+    due_sources = sources_due(sources, store.source_states(), now=now)
     if due_sources:
         report.fetched = fetch_sources(store, due_sources)
         for r in report.fetched:

@@ -96,3 +96,44 @@ def bot():
         return runner.invoke(cli, list(args), prog_name="bot", catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def feed_server():
+    """A local HTTP server playing Hugging Face, arXiv and any feed; see tests/feed_server.py."""
+    from tests.feed_server import FeedServer
+
+    server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+class FakeClock:
+    """Time that only moves when the code under test sleeps: waits are recorded, never spent."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def http_client(clock):
+    """The real HttpClient with a short timeout and a fake clock, so retries and pacing cost nothing."""
+    import httpx
+
+    from bot.sources.http import HttpClient
+
+    with HttpClient(timeout=httpx.Timeout(0.5), clock=clock, sleep=clock.sleep, min_interval={}) as client:
+        yield client

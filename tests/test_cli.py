@@ -40,7 +40,22 @@ def test_listings_as_a_table_and_as_json_lines(workdir, bot):
     assert table[0].split() == ["ID", "TITLE", "SOURCE"] and len(table) == 4
     rows = [json.loads(line) for line in bot("listings", "--json").output.splitlines()]
     assert len(rows) == 54
-    assert set(rows[0]) == {"id", "title", "abstract", "authors", "categories", "url", "source", "published", "upvotes"}
+    assert set(rows[0]) == {
+        "id",
+        "title",
+        "abstract",
+        "authors",
+        "categories",
+        "url",
+        "source",
+        "published",
+        "upvotes",
+        "doi",
+        "comments",
+        "ai_summary",
+        "github_repo",
+        "project_page",
+    }
     assert any(r["title"] == "2D Matryoshka Sentence Embeddings" for r in rows)
 
 

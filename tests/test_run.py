@@ -128,7 +128,7 @@ def test_nothing_new_is_not_sent_unless_the_profile_asks(workdir, bot):
 
 
 def test_sources_are_fetched_when_their_interval_has_passed(workdir, bot):
-    configure(workdir, "every_minutes = 60\n")  # appended to the seed source's table
+    configure(workdir, 'every = "1h"\n')  # appended to the seed source's table
 
     def last_fetch():
         with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:

@@ -32,6 +32,8 @@ def run(args, cwd):
         ["fetch"],
         ["slack"],  # exits at once here (no tokens), after importing the Slack app
         ["serve", "--help"],
+        ["source", "list"],
+        ["source", "add", "s", "--kind", "feed", "--url", "https://example.org/feed"],
     ],
 )
 def test_commands_that_do_not_rank_leave_scikit_learn_unimported(workdir, args):
@@ -49,3 +51,22 @@ def test_the_web_app_does_not_import_scikit_learn():
     code = "import sys, bot.web, bot.channels, bot.deliver; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+FETCHERS = """
+import sys
+from bot.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="bot")
+except SystemExit:
+    pass
+print(*(name in sys.modules for name in ("httpx", "feedparser", "bs4", "rich")))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["profile", "list"], ["listings"], ["source", "list"]])
+def test_commands_that_do_not_fetch_leave_the_http_and_feed_libraries_unimported(workdir, args):
+    out = subprocess.run(
+        [sys.executable, "-c", FETCHERS, *args], cwd=workdir, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "False False False False"

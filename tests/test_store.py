@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.errors import ProfileError, StoreError
+from bot.errors import InputError, ProfileError, StoreError
+from bot.keys import listing_key
 from bot.models import Listing, Profile
 from bot.store import Store, schema
 
@@ -239,14 +240,25 @@ def test_a_version_1_file_is_upgraded_with_its_data(database_url):
 
 
 def _create_version_1(conn):
-    """The schema as version 1 created it: today's tables without the columns added since."""
+    """The schema as version 1 created it: today's tables without what was added since."""
     schema.metadata.create_all(conn)
+    conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (1)"))
+    strip_to_version_1(conn)
+
+
+def strip_to_version_1(conn):
+    """Take a database of today's schema back to version 1, keeping the data version 1 had room for."""
+    conn.execute(sa.text("DROP INDEX ix_listings_doi"))
+    conn.execute(sa.text("DROP INDEX ix_listings_title_key"))
+    conn.execute(sa.text("DROP TABLE sources"))
     for table, column in sorted(_ADDED_AFTER_V1):
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-    conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (1)"))
+    conn.execute(sa.text("UPDATE schema_version SET version = 1"))
 
 
 _ADDED_AFTER_V1 = {
+    *[("listings", c) for c in ("doi", "title_key", "comments", "ai_summary", "github_repo", "project_page")],
+    ("source_state", "validators"),
     ("profiles", "email_unsubscribed_at"),
     ("profiles", "weekday"),
     ("profiles", "skip_weekends"),
@@ -289,3 +301,122 @@ def test_feedback_is_one_vote_per_voter_and_nets_per_listing(store):
     assert store.feedback_votes(p) == {"a": 2, "b": -1}
     with pytest.raises(ProfileError, match="unknown listing id 'zzz'"):
         store.record_feedback(p, "zzz", 1, voter="cli", via="cli")
+
+
+V1_TITLE = "Chimera: a lossless decoding method"
+
+
+def _make_v1(url: str) -> None:
+    """A database as the first schema left it: no Hugging Face columns, no validators, no sources table."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        _create_version_1(conn)
+        conn.execute(
+            sa.text(
+                "INSERT INTO listings (id, title, abstract, authors, categories, first_seen, updated_at) "
+                "VALUES ('arxiv:2403.09612', 'Chimera: a lossless decoding method', 'Kept.', '[]', '[]', "
+                "'2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+
+
+def test_a_version_1_database_is_upgraded_to_hold_the_real_sources(database_url):
+    _make_v1(database_url)
+    with Store(database_url) as s:
+        assert s.version == schema.LATEST
+        (old,) = s.listings()
+        assert (old.title, old.abstract, old.upvotes, old.comments) == (V1_TITLE, "Kept.", None, None)
+        s.upsert_listings(
+            [
+                paper(
+                    "arxiv:2403.09612", upvotes=7, comments=2, ai_summary="Short.", github_repo="https://github.com/x/y"
+                )
+            ]
+        )
+        (row,) = s.listings()
+        assert (row.title, row.upvotes, row.comments, row.github_repo) == (V1_TITLE, 7, 2, "https://github.com/x/y")
+        s.record_fetch("hf", outcome="ok", validators={"https://h/x": {"etag": '"1"', "last_modified": None}})
+        assert s.source_states()["hf"].validators == {"https://h/x": {"etag": '"1"', "last_modified": None}}
+        s.add_source("mine", "feed", {"url": "https://example.org/feed"}, every=3600)
+        assert [(x.name, x.kind, x.options, x.every) for x in s.stored_sources()] == [
+            ("mine", "feed", {"url": "https://example.org/feed"}, 3600)
+        ]
+
+
+def test_cli_sources_are_kept_and_removed_with_their_state(store):
+    store.add_source("blog", "feed", {"url": "https://example.org/feed"})
+    with pytest.raises(InputError, match="exists already"):
+        store.add_source("blog", "feed", {"url": "https://example.org/other"})
+    store.record_fetch("blog", outcome="failed", error="HTTP 500")
+    store.remove_source("blog")
+    assert store.stored_sources() == [] and "blog" not in store.source_states()
+    with pytest.raises(InputError, match="no source named 'blog'"):
+        store.remove_source("blog")
+
+
+def test_a_failed_fetch_keeps_the_validators_of_the_last_good_one(store):
+    store.record_fetch("hf", outcome="ok", validators={"u": {"etag": "e", "last_modified": None}})
+    store.record_fetch("hf", outcome="failed", error="timed out")
+    assert store.source_states()["hf"].validators == {"u": {"etag": "e", "last_modified": None}}
+
+
+def test_the_merge_keeps_the_richest_hugging_face_fields(store):
+    store.upsert_listings([paper("arxiv:1", upvotes=3, comments=1, ai_summary="A.", project_page="https://p")])
+    counts = store.upsert_listings(
+        [paper("arxiv:1", upvotes=9, comments=None, ai_summary=None, github_repo="https://g")]
+    )
+    assert (counts.new, counts.updated) == (0, 1)
+    (row,) = store.listings()
+    assert (row.upvotes, row.comments, row.ai_summary, row.github_repo, row.project_page) == (
+        9,
+        1,
+        "A.",
+        "https://g",
+        "https://p",
+    )
+
+
+def test_the_upgrade_gives_stored_listings_their_title_key_so_a_title_only_source_finds_them(database_url):
+    _make_v1(database_url)
+    with Store(database_url) as s:
+        blog = paper(listing_key(title=V1_TITLE.upper()), title=V1_TITLE.upper(), upvotes=3)
+        counts = s.upsert_listings([blog])
+        assert (counts.new, counts.updated) == (0, 1)
+        (row,) = s.listings()
+        assert (row.id, row.title, row.upvotes) == ("arxiv:2403.09612", V1_TITLE, 3)
+
+
+def test_a_paper_known_by_its_arxiv_id_is_found_again_by_its_doi_or_its_title(store):
+    title = "Chimera: A Lossless Decoding Method for Accelerating Large Language Models"
+    store.upsert_listings([paper("arxiv:2402.15758", title=title, doi="10.1000/chimera", categories=("cs.CL",))])
+    from_journal = paper(
+        listing_key(title="Chimera (journal version)", doi="10.1000/CHIMERA"),
+        title="Chimera (journal version)",
+        doi="10.1000/chimera",
+        upvotes=4,
+    )
+    from_blog = paper(listing_key(title=title.upper() + "!"), title=title.upper() + "!", authors=("Z. Zeng",))
+    counts = store.upsert_listings([from_journal, from_blog])
+    assert (counts.new, counts.updated) == (0, 2)
+    (row,) = store.listings()
+    assert (row.id, row.title, row.upvotes, row.authors, row.categories) == (
+        "arxiv:2402.15758",
+        title,
+        4,
+        ("Z. Zeng",),
+        ("cs.CL",),
+    )
+
+
+def test_two_arxiv_papers_with_one_title_stay_two_and_short_titles_never_join(store):
+    store.upsert_listings(
+        [paper("arxiv:1", title="A Survey of Large Language Models"), paper("title:x", title="Attention")]
+    )
+    counts = store.upsert_listings(
+        [
+            paper("arxiv:2", title="A survey of large language models"),
+            paper(listing_key(title="attention"), title="attention"),
+        ]
+    )
+    assert (counts.new, counts.updated) == (2, 0)

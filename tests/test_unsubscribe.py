@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-
 from bot.deliver import deliver_pending
 from bot.digest import compose_digests
 from bot.models import Listing, Profile
 from bot.notify import OutboxNotifier
 from bot.store import Store, schema
+from tests.test_store import strip_to_version_1
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 
@@ -54,13 +53,11 @@ def test_a_pending_email_digest_is_not_sent_after_an_unsubscribe(store, tmp_path
     assert not (tmp_path / "outbox").exists()
 
 
-def test_a_version_2_database_is_upgraded_and_keeps_its_profiles(database_url):
-    # Make a version-2 database: today's schema without the column migration 3 adds.
+def test_a_version_1_database_is_upgraded_and_keeps_its_profiles(database_url):
     with Store(database_url) as store:
         store.add_profile(Profile(name="ada", keywords=["x"], email="ada@example.org"))
         with store.engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE profiles DROP COLUMN email_unsubscribed_at"))
-            conn.execute(sa.text("UPDATE schema_version SET version = 2"))
+            strip_to_version_1(conn)
     with Store(database_url) as store:
         assert store.version == schema.LATEST
         profile = store.profile("ada")

@@ -1,4 +1,4 @@
-"""The terminal door: `bot fetch`, `bot digest`, `bot rank`, `bot listings`, `bot profile ...`.
+"""The terminal door: `bot fetch`, `bot digest`, `bot rank`, `bot listings`, `bot profile ...`, `bot source ...`.
 
 Each command parses its options, calls one room, and prints. Nothing here imports scikit-learn at
 start-up: only the commands that rank do, inside their functions.
@@ -21,6 +21,7 @@ import click
 from bot import __version__
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.cli.profile import profile
+from bot.cli.source import all_sources, source
 from bot.config import Config
 
 
@@ -38,26 +39,34 @@ def cli() -> None:
 
 
 cli.add_command(profile)
+cli.add_command(source)
 
 
 @cli.command()
 @config_option
 def fetch(config: Config) -> None:
-    """Read every configured source into the store.
+    """Read every source (config file and `bot source add`) into the store.
 
-    A source that fails is reported and skipped; the others still run. Exits 1 if any failed.
+    On a terminal each source gets a progress bar; otherwise each start and end is one log line on
+    stderr. A source that fails is reported and skipped; the others still run, and the command
+    exits 1 after all of them if any failed.
 
     \b
     Example:
         bot fetch
     """
+    from bot.cli.progress import fetch_progress
     from bot.fetch import fetch_sources
 
-    if not config.sources:
-        raise click.ClickException(f"no sources configured: add [[sources]] to {config.path}")
     with open_store(config) as store:
-        results = fetch_sources(store, config.sources)
-    rows = [[r.source, str(r.new), str(r.updated), str(r.unchanged), r.error or "ok"] for r in results]
+        sources, _hidden = all_sources(config, store)
+        if not sources:
+            raise click.ClickException(
+                f"no sources configured: add [[sources]] to {config.path} or run `bot source add`"
+            )
+        with fetch_progress([s.name for s in sources]) as progress:
+            results = fetch_sources(store, sources, progress=progress)
+    rows = [[r.source, str(r.new), str(r.updated), str(r.unchanged), r.status] for r in results]
     click.echo(table(rows, ["SOURCE", "NEW", "UPDATED", "UNCHANGED", "STATUS"]))
     failed = [r for r in results if r.error]
     if failed:
@@ -68,7 +77,7 @@ def fetch(config: Config) -> None:
 
 @cli.command()
 @click.option(
-    "--json", "as_json", is_flag=True, help="JSON lines: id, title, abstract, authors, url, source, published, upvotes."
+    "--json", "as_json", is_flag=True, help="JSON lines: id, title, abstract, authors, url, upvotes, … (see README)."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many, newest first.")
 @config_option
@@ -297,6 +306,7 @@ def status(config: Config) -> None:
     Example:
         bot status
     """
+    from bot.fetch import merge_sources
     from bot.schedule import next_due
 
     now = datetime.now(UTC)
@@ -304,6 +314,7 @@ def status(config: Config) -> None:
         profiles = store.profiles()
         summaries = store.digest_summaries()
         states = store.source_states()
+        all_sources, _hidden = merge_sources(config.sources, store.stored_sources())
     latest: dict[str, list] = {}
     for s in summaries:
         if s.profile not in latest or latest[s.profile][0].period < s.period:
@@ -328,14 +339,14 @@ def status(config: Config) -> None:
     click.echo(table(rows, ["PROFILE", "NEXT SEND", "LAST PERIOD", "PAPERS", "DELIVERIES"]) if rows else "No profiles.")
     click.echo()
     source_rows = []
-    for source in config.sources:
-        state = states.get(source.name)
+    for configured in all_sources:
+        state = states.get(configured.name)
         if state is None or state.last_fetch_at is None:
-            source_rows.append([source.name, "never", "—", "—", ""])
+            source_rows.append([configured.name, "never", "—", "—", ""])
             continue
         source_rows.append(
             [
-                source.name,
+                configured.name,
                 f"{state.last_fetch_at:%Y-%m-%d %H:%M} UTC",
                 state.last_outcome or "—",
                 str(state.last_new or 0),

@@ -1,13 +1,30 @@
-"""The contract every source kind implements: read one place, return listings. Never touch the store."""
+"""The contract every source kind implements: read one place, return listings. Never touch the store.
+
+A source is given a `SourceHttp` (the shared client, with what the source's server said last time)
+and returns the listings the place holds now. It raises `SourceError` with a one-line reason when
+the place cannot be read, and `NotModified` when the server answered 304 to its conditional GET.
+Parsing is a separate, pure function in each module (bytes in, listings out) so tests feed it
+recorded responses.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.errors import SourceError
 from bot.models import Listing
+
+if TYPE_CHECKING:  # the client (httpx) is imported only by the sources that fetch
+    from bot.sources.http import SourceHttp
+
+#: How often a source is fetched unless its config says otherwise (seconds); the scheduler reads it.
+DEFAULT_INTERVAL = 6 * 3600
+
+
+class NotModified(Exception):  # a condition, like StopIteration, not an error
+    """The server says nothing changed since our last fetch (HTTP 304)."""
 
 
 class Source(ABC):
@@ -16,6 +33,10 @@ class Source(ABC):
     kind: ClassVar[str]
     #: option name → required?  Unknown options are refused so a typo is not silently ignored.
     options: ClassVar[Mapping[str, bool]] = {}
+    #: Seconds between fetches when the config does not say; sources that change daily say so here.
+    default_interval: ClassVar[int] = DEFAULT_INTERVAL
+    #: Seconds the server asks between two requests to it (arXiv: 3); the HTTP client keeps to it.
+    min_interval: ClassVar[float] = 0.0
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         unknown = set(options) - set(self.options)
@@ -28,5 +49,22 @@ class Source(ABC):
         self.config = dict(options)
 
     @abstractmethod
-    def fetch(self) -> list[Listing]:
+    def fetch(self, http: SourceHttp) -> list[Listing]:
         """Read the source; raise SourceError with a one-line reason when it cannot be read."""
+
+    def _strings(self, key: str) -> list[str]:
+        """An option that may be one string or a list of strings (categories, for instance)."""
+        value = self.config.get(key) or []
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SourceError(f"source {self.name!r}: {key} must be a string or a list of strings")
+        return value
+
+    def _int(self, key: str, default: int, *, low: int = 1, high: int = 100_000) -> int:
+        value = self.config.get(key, default)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise SourceError(f"source {self.name!r}: {key} must be a whole number from {low} to {high}")
+        return value

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from bot.errors import SourceError
 from bot.keys import listing_key
 from bot.models import Listing
 from bot.sources.base import Source
+
+if TYPE_CHECKING:
+    from bot.sources.http import SourceHttp
 
 _DATE_LINE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}(, \d{4})?$")
 _HEADER_SEARCH = 12  # the header is a handful of short lines; never look for it deep in the page
@@ -67,7 +70,8 @@ class SeedPageSource(Source):
     kind = "seed_page"
     options: ClassVar[Mapping[str, bool]] = {"path": True}
 
-    def fetch(self) -> list[Listing]:
+    def fetch(self, http: SourceHttp | None = None) -> list[Listing]:
+        # Reads a local file: the HTTP client is not used.
         path = Path(self.config["path"])
         try:
             text = path.read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.errors import StoreError
+from bot.keys import title_hash
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -51,6 +52,14 @@ listings = sa.Table(
     sa.Column("source", sa.String(100)),
     sa.Column("published", UTCDateTime),
     sa.Column("upvotes", sa.Integer),
+    # A paper keyed by its arXiv id is found again by its DOI or its normalised title (bot.keys.title_hash)
+    # when another source knows only those.
+    sa.Column("doi", sa.String(200), index=True),
+    sa.Column("title_key", sa.String(16), index=True),
+    sa.Column("comments", sa.Integer),
+    sa.Column("ai_summary", sa.Text),
+    sa.Column("github_repo", sa.Text),
+    sa.Column("project_page", sa.Text),
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_listings_first_seen", "first_seen"),
@@ -152,6 +161,20 @@ source_state = sa.Table(
     sa.Column("last_outcome", sa.String(16)),
     sa.Column("last_error", sa.Text),
     sa.Column("last_new", sa.Integer),
+    # {url: {"etag": ..., "last_modified": ...}} from the last good fetch, for conditional GETs.
+    sa.Column("validators", sa.JSON),
+)
+
+# Sources added with `bot source add`; config/bot.toml's [[sources]] are not copied here, and win
+# when a name is in both.
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("every", sa.Integer),  # seconds between fetches; NULL means the kind's default
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 Migration = Callable[[Connection], None]
@@ -177,12 +200,33 @@ def _v3_email_unsubscribed_at(conn: Connection) -> None:
     conn.execute(sa.text(f"ALTER TABLE profiles ADD COLUMN email_unsubscribed_at {column_type}"))
 
 
+def _add_columns(conn: Connection, table: sa.Table, *names: str) -> None:
+    """ALTER TABLE ... ADD COLUMN for columns already declared above, typed for the connection's dialect."""
+    for name in names:
+        column = table.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+def _v4_sources(conn: Connection) -> None:
+    """Real sources: richer listings (Hugging Face), conditional GET validators, CLI-added sources."""
+    _add_columns(conn, listings, "doi", "title_key", "comments", "ai_summary", "github_repo", "project_page")
+    for index in listings.indexes:
+        if index.name in ("ix_listings_doi", "ix_listings_title_key"):
+            index.create(conn)
+    for row in conn.execute(sa.select(listings.c.id, listings.c.title)).all():
+        conn.execute(listings.update().where(listings.c.id == row.id).values(title_key=title_hash(row.title)))
+    _add_columns(conn, source_state, "validators")
+    sources.create(conn)
+
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema.
 MIGRATIONS: Mapping[int, Migration] = {
     2: _v2_schedules_and_leases,
     3: _v3_email_unsubscribed_at,
+    4: _v4_sources,
 }
-LATEST = 3
+LATEST = 4
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:

@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.errors import ProfileError, StoreError
+from bot.errors import InputError, ProfileError, StoreError
+from bot.keys import normalise_title, title_hash
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.store import schema
-from bot.store.schema import digest_items, digests, feedback, listings, profiles, sent_items, source_state
+from bot.store.schema import digest_items, digests, feedback, listings, profiles, sent_items, source_state, sources
 
 _CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
 
@@ -41,6 +42,18 @@ class SourceState:
     last_outcome: str | None
     last_error: str | None
     last_new: int | None
+    validators: dict[str, dict[str, str | None]] | None = None
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    """A source added with `bot source add`: its kind's options and how often to fetch it."""
+
+    name: str
+    kind: str
+    options: dict[str, Any]
+    every: int | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -122,8 +135,13 @@ class Store:
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self.engine.begin() as conn:
             existing = {row.id: _listing(row) for row in self._select_in(conn, listings, listings.c.id, incoming)}
+            aliases = self._aliases(conn, [item for key, item in incoming.items() if key not in existing])
             for key, item in incoming.items():
                 old = existing.get(key)
+                if old is None and key in aliases:
+                    # The paper is stored under another key: enrich that row (as this batch left it).
+                    old = existing.get(aliases[key].id, aliases[key])
+                    item = replace(item, id=old.id)
                 merged = _merge(old, item) if old else item
                 if old is not None and merged == old:
                     counts["unchanged"] += 1
@@ -132,7 +150,33 @@ class Store:
                 values = _listing_values(merged) | {"updated_at": now}
                 stmt = _insert(conn, listings).values(**values, first_seen=now)
                 conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+                existing[merged.id] = merged
         return UpsertCounts(**counts)
+
+    def _aliases(self, conn: Connection, items: Sequence[Listing]) -> dict[str, Listing]:
+        """Stored listings that are these new-keyed items under another key: same DOI, or same title.
+
+        A title joins only when one side has no better key (a `title:` listing), so two arXiv papers
+        that happen to share a title stay two, and only titles long enough to be specific count.
+        """
+        dois = {item.doi for item in items if item.doi}
+        titles = {title_hash(item.title) for item in items if _specific(item.title)}
+        by_doi: dict[str, Listing] = {}
+        by_title: dict[str, list[Listing]] = {}
+        for row in self._select_in(conn, listings, listings.c.doi, dois):
+            by_doi.setdefault(row.doi, _listing(row))
+        for row in self._select_in(conn, listings, listings.c.title_key, titles):
+            by_title.setdefault(row.title_key, []).append(_listing(row))
+        out = {}
+        for item in items:
+            if item.doi and item.doi in by_doi:
+                out[item.id] = by_doi[item.doi]
+                continue
+            for candidate in by_title.get(title_hash(item.title), []) if _specific(item.title) else []:
+                if item.id.startswith("title:") or candidate.id.startswith("title:"):
+                    out[item.id] = candidate
+                    break
+        return out
 
     def listings(self, *, since: datetime | None = None, ids: Iterable[str] | None = None) -> list[Listing]:
         """Stored listings, newest first; `since` filters on when the bot first saw them."""
@@ -543,9 +587,24 @@ class Store:
     # sources --------------------------------------------------------------------------------
 
     def record_fetch(
-        self, name: str, *, outcome: str, error: str | None = None, new: int = 0, now: datetime | None = None
+        self,
+        name: str,
+        *,
+        outcome: str,
+        error: str | None = None,
+        new: int = 0,
+        validators: dict[str, dict[str, str | None]] | None = None,
+        now: datetime | None = None,
     ) -> None:
-        values = {"last_fetch_at": now or _now(), "last_outcome": outcome, "last_error": error, "last_new": new}
+        """One fetch's outcome (ok, unchanged, failed); validators, when given, replace the kept ones."""
+        values: dict[str, Any] = {
+            "last_fetch_at": now or _now(),
+            "last_outcome": outcome,
+            "last_error": error,
+            "last_new": new,
+        }
+        if validators is not None:  # a failed fetch keeps what the last good one learnt
+            values["validators"] = validators
         with self.engine.begin() as conn:
             stmt = _insert(conn, source_state).values(name=name, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
@@ -554,12 +613,40 @@ class Store:
         with self.engine.connect() as conn:
             return {r.name: SourceState(**r._mapping) for r in conn.execute(sa.select(source_state))}
 
+    def add_source(
+        self, name: str, kind: str, options: dict[str, Any], *, every: int | None = None, now: datetime | None = None
+    ) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sources.insert().values(
+                        name=name, kind=kind, options=options, every=every, created_at=now or _now()
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise InputError(f"a source named {name!r} exists already (see `bot source list`)") from exc
+
+    def stored_sources(self) -> list[StoredSource]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sources).order_by(sources.c.name)).all()
+        return [StoredSource(**r._mapping) for r in rows]
+
+    def remove_source(self, name: str) -> None:
+        """Forget a CLI-added source and its fetch state; its listings stay."""
+        with self.engine.begin() as conn:
+            if conn.execute(sources.delete().where(sources.c.name == name)).rowcount == 0:
+                raise InputError(f"no source named {name!r} was added with `bot source add` (see `bot source list`)")
+            conn.execute(source_state.delete().where(source_state.c.name == name))
+
 
 def _merge(old: Listing, new: Listing) -> Listing:
     """Keep the richest value of each field: the longer text, the non-empty list, the larger vote count."""
 
     def longer(a: str | None, b: str | None) -> str | None:
         return b if len(b or "") > len(a or "") else a
+
+    def larger(a: int | None, b: int | None) -> int | None:
+        return a if b is None else b if a is None else max(a, b)
 
     return replace(
         old,
@@ -570,18 +657,28 @@ def _merge(old: Listing, new: Listing) -> Listing:
         url=old.url or new.url,
         source=old.source or new.source,
         published=old.published or new.published,
-        upvotes=max(old.upvotes, new.upvotes)
-        if old.upvotes is not None and new.upvotes is not None
-        else old.upvotes
-        if old.upvotes is not None
-        else new.upvotes,
+        upvotes=larger(old.upvotes, new.upvotes),
+        doi=old.doi or new.doi,
+        comments=larger(old.comments, new.comments),
+        ai_summary=longer(old.ai_summary, new.ai_summary),
+        github_repo=old.github_repo or new.github_repo,
+        project_page=old.project_page or new.project_page,
     )
+
+
+_SPECIFIC_TITLE_WORDS = 4  # "Introduction" or "Attention" alone could be many papers
+
+
+def _specific(title: str) -> bool:
+    return len(normalise_title(title).split()) >= _SPECIFIC_TITLE_WORDS
 
 
 def _listing_values(item: Listing) -> dict[str, Any]:
     return {
         "id": item.id,
         "title": item.title,
+        "title_key": title_hash(item.title),
+        "doi": item.doi,
         "abstract": item.abstract,
         "authors": list(item.authors),
         "categories": list(item.categories),
@@ -589,6 +686,10 @@ def _listing_values(item: Listing) -> dict[str, Any]:
         "source": item.source,
         "published": item.published,
         "upvotes": item.upvotes,
+        "comments": item.comments,
+        "ai_summary": item.ai_summary,
+        "github_repo": item.github_repo,
+        "project_page": item.project_page,
     }
 
 
@@ -603,6 +704,11 @@ def _listing(row: Any) -> Listing:
         source=row.source,
         published=row.published,
         upvotes=row.upvotes,
+        doi=row.doi,
+        comments=row.comments,
+        ai_summary=row.ai_summary,
+        github_repo=row.github_repo,
+        project_page=row.project_page,
     )
 
 

@@ -1,0 +1,104 @@
+"""What every parser shares: safe XML, strict JSON, an HTML-page check, one-line text, dates.
+
+Takes response bytes, hands back parsed values or a `SourceError` whose one line says what was
+wrong with the body. XML is parsed with defusedxml, which refuses entity declarations (the
+"billion laughs" bomb) and external entities before they expand or fetch anything; feedparser is
+only ever handed bytes that passed this check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import defusedxml.ElementTree
+
+from bot.errors import SourceError
+
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SNIFF = 4096
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
+
+
+def one_line(text: str | None) -> str:
+    """Whitespace (line breaks and hard-wrapping included) collapsed to single spaces."""
+    return " ".join((text or "").split())
+
+
+def refuse_html(body: bytes, expected: str) -> None:
+    """An HTML page where a feed or JSON was expected is usually an error or login page: say so."""
+    head = body[:_SNIFF].lstrip(b"\xef\xbb\xbf")
+    if _HTML_START.match(head):
+        title = _HTML_TITLE.search(head)
+        shown = one_line(title.group(1).decode("utf-8", "replace"))[:80] if title else ""
+        raise SourceError(f"expected {expected}, got an HTML page" + (f" ({shown!r})" if shown else ""))
+
+
+def parse_xml(body: bytes, expected: str) -> Element:
+    """The root element of a well-formed, entity-free XML document."""
+    refuse_html(body, expected)
+    if not body.strip():
+        raise SourceError(f"expected {expected}, got an empty body")
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        raise SourceError(f"expected {expected}, got JSON (is the kind right for this URL?)")
+    try:
+        return defusedxml.ElementTree.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.EntitiesForbidden as exc:
+        if exc.sysid or exc.pubid:
+            target = exc.sysid or exc.pubid
+            raise SourceError(f"refused XML with an external entity ({exc.name!r} → {target})") from None
+        raise SourceError(
+            f"refused XML that declares entities ({exc.name!r}; a possible entity-expansion bomb)"
+        ) from None
+    except defusedxml.ExternalReferenceForbidden as exc:
+        raise SourceError(f"refused XML with an external reference ({exc.sysid or exc.pubid})") from None
+    except defusedxml.DefusedXmlException as exc:
+        raise SourceError(f"refused unsafe XML ({type(exc).__name__})") from None
+    except ParseError as exc:
+        declared = _DECLARED_ENCODING.match(body)
+        hint = ""
+        if declared and "invalid token" in str(exc):
+            hint = f"; the document says it is {declared.group(1).decode()}: is it?"
+        raise SourceError(f"malformed XML ({exc}{hint})") from None
+
+
+def parse_json(body: bytes, expected: str) -> Any:
+    """JSON is UTF-8 by definition (RFC 8259); other bytes are refused rather than guessed at."""
+    refuse_html(body, expected)
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"expected {expected} in UTF-8, got an invalid byte at offset {exc.start}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+
+
+def parse_when(value: Any) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 ("2026-06-11T17:59:49Z") or RFC 822 (RSS pubDate)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def as_text(value: Any) -> str | None:
+    return one_line(value) or None if isinstance(value, str) else None

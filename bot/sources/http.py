@@ -1,0 +1,284 @@
+"""The one HTTP client every source fetches through. Takes URLs, hands back bytes; never parses.
+
+It holds what the owners of the places we read ask of us: a User-Agent naming the bot, explicit
+timeouts, a minimum interval between requests to one host (arXiv asks for 3 s), retries with
+exponential backoff on connection errors, 429 and 5xx that honour `Retry-After`, conditional GET
+(ETag / Last-Modified, kept by the caller in the store), and a cap on the body size enforced while
+streaming, so a 50 MB answer is dropped after the first 20 MB instead of filling memory.
+
+Every failure becomes a `SourceError` with one line naming the URL and the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import tenacity
+
+from bot import __version__
+from bot.errors import SourceError
+
+USER_AGENT = f"paper-digest-bot/{__version__} (self-hosted daily paper digests; python-httpx/{httpx.__version__})"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_RETRIES = 3  # attempts after the first
+DEFAULT_BACKOFF = 2.0  # seconds before the first retry, doubled each time
+MAX_RETRY_AFTER = 300.0  # a server asking us to wait longer than this is treated as down for this run
+#: Hosts that ask for a pause between requests, in seconds (arXiv API terms of use: one every 3 s).
+DEFAULT_MIN_INTERVAL: Mapping[str, float] = {"export.arxiv.org": 3.0, "arxiv.org": 3.0, "rss.arxiv.org": 3.0}
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server said identifies the version it sent, to ask next time "only if changed"."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+
+@dataclass(frozen=True)
+class Response:
+    """A successful answer: status 200 with its body, or 304 (not modified) with none."""
+
+    url: str
+    status: int
+    body: bytes
+    content_type: str = ""
+    charset: str | None = None
+    validators: Validators = field(default_factory=Validators)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+class _Retryable(Exception):
+    """A failure worth another try; `wait` is what the server asked for (Retry-After), if anything."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class HttpClient:
+    """One `httpx.Client` shared by all sources of a run. Clock and sleep are injectable for tests."""
+
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        min_interval: Mapping[str, float] = DEFAULT_MIN_INTERVAL,
+        user_agent: str = USER_AGENT,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.retries = retries
+        self.backoff = backoff
+        self.min_interval = dict(min_interval)
+        self._clock = clock
+        self._sleep = sleep
+        self._last_request: dict[str, float] = {}
+        self._client = httpx.Client(
+            timeout=timeout,
+            headers={"User-Agent": user_agent},
+            follow_redirects=True,
+            max_redirects=5,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        validators: Validators | None = None,
+        accept: str | None = None,
+        min_interval: float = 0.0,
+        error_bodies: bool = False,
+    ) -> Response:
+        """GET `url`; a 304 is returned (not raised) when `validators` say we have this version.
+
+        `min_interval` (seconds) is kept between requests to the URL's host, on top of the
+        client's own per-host table, retries included. With `error_bodies`, a 4xx answer (but 429)
+        is returned for the caller to read, for APIs that explain errors in the body (arXiv does).
+        """
+        headers = validators.headers() if validators else {}
+        if accept:
+            headers["Accept"] = accept
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, url, params, headers, min_interval, error_bodies)
+        except _Retryable as exc:
+            tries = self.retries + 1
+            raise SourceError(f"{url}: {exc} (gave up after {tries} attempt{'s' if tries > 1 else ''})") from None
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = getattr(exc, "wait", None)
+        backoff = self.backoff * 2 ** (state.attempt_number - 1)
+        return max(asked, backoff) if asked is not None else backoff
+
+    def _pace(self, url: str, at_least: float) -> None:
+        """Wait until the host's minimum interval since our last request to it has passed."""
+        host = urlsplit(url).hostname or ""
+        interval = max(self.min_interval.get(host, 0.0), at_least)
+        last = self._last_request.get(host)
+        if interval and last is not None:
+            remaining = last + interval - self._clock()
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last_request[host] = self._clock()
+
+    def _get_once(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        min_interval: float,
+        error_bodies: bool,
+    ) -> Response:
+        self._pace(url, min_interval)
+        try:
+            with self._client.stream("GET", url, params=params, headers=headers) as response:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    wait = _retry_after(response.headers.get("Retry-After"))
+                    if wait is not None and wait > MAX_RETRY_AFTER:
+                        raise SourceError(f"{url}: HTTP {status}; Retry-After asks for {wait:.0f} s, skipped this run")
+                    raise _Retryable(f"HTTP {status}", wait)
+                if status == 304:
+                    return Response(str(response.url), 304, b"", validators=_validators(response))
+                if status >= 400 and not error_bodies:
+                    raise SourceError(f"{response.url}: HTTP {status} {response.reason_phrase}".rstrip())
+                body = self._read_capped(response)
+                content_type = response.headers.get("Content-Type", "")
+                return Response(
+                    url=str(response.url),
+                    status=status,
+                    body=body,
+                    content_type=content_type.split(";")[0].strip().lower(),
+                    charset=response.charset_encoding,
+                    validators=_validators(response),
+                )
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TooManyRedirects as exc:
+            raise SourceError(f"{url}: too many redirects") from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            size = int(declared)
+            raise SourceError(f"{response.url}: body of {size:,} bytes is over the {self.max_bytes:,}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise SourceError(f"{response.url}: body is over the {self.max_bytes:,}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class SourceHttp:
+    """What one source sees of the shared client: GETs, with the validators it was given last time.
+
+    Only requests made with `conditional=True` send If-None-Match / If-Modified-Since; the new
+    validators of those are collected in `seen` for the caller to store once the listings are safe.
+    """
+
+    def __init__(
+        self,
+        client: HttpClient,
+        known: Mapping[str, Validators] | None = None,
+        *,
+        min_interval: float = 0.0,
+        on_request: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.known = dict(known or {})
+        self.min_interval = min_interval
+        self.on_request = on_request  # told each URL before it is fetched, for progress displays
+        self.seen: dict[str, Validators] = {}
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        conditional: bool = False,
+        accept: str | None = None,
+        error_bodies: bool = False,
+    ) -> Response:
+        # Merged, not replaced: a configured URL may carry its own query (an API key, a filter).
+        full = str(httpx.URL(url).copy_merge_params(params)) if params else url
+        validators = self.known.get(full) if conditional else None
+        if self.on_request:
+            self.on_request(full)
+        response = self.client.get(
+            full, validators=validators, accept=accept, min_interval=self.min_interval, error_bodies=error_bodies
+        )
+        if conditional:
+            kept = validators if response.not_modified and validators else response.validators
+            if kept.etag or kept.last_modified:
+                self.seen[full] = kept
+        return response
+
+
+def _validators(response: httpx.Response) -> Validators:
+    return Validators(etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"))
+
+
+def _retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(seconds, 0.0)

@@ -1,0 +1,94 @@
+"""The shared HTTP client against a real local server: pacing, retries, Retry-After, 304, size cap."""
+
+import httpx
+import pytest
+
+from bot import __version__
+from bot.errors import SourceError
+from bot.sources.http import HttpClient, SourceHttp, Validators
+from tests.feed_server import Reply
+
+
+def test_it_names_the_bot_and_its_version(feed_server, http_client):
+    url = feed_server.serve("/feed", Reply(body=b"ok"))
+    assert http_client.get(url).body == b"ok"
+    assert feed_server.hits("/feed")[0].headers["User-Agent"].startswith(f"paper-digest-bot/{__version__} ")
+
+
+def test_a_429_is_retried_after_the_wait_the_server_asks_for(feed_server, http_client, clock):
+    url = feed_server.serve("/api", Reply(429, b"slow down", {"Retry-After": "7"}), Reply(body=b"[]"))
+    assert http_client.get(url).body == b"[]"
+    assert len(feed_server.hits("/api")) == 2
+    assert clock.sleeps == [7.0]  # Retry-After (7 s) beats the first backoff step (2 s)
+
+
+def test_5xx_is_retried_with_exponential_backoff_then_reported(feed_server, http_client, clock):
+    url = feed_server.serve("/api", Reply(500, b"oops"))
+    with pytest.raises(SourceError, match=r"/api: HTTP 500 \(gave up after 4 attempts\)"):
+        http_client.get(url)
+    assert len(feed_server.hits("/api")) == 4
+    assert clock.sleeps == [2.0, 4.0, 8.0]
+
+
+def test_a_retry_after_too_long_for_this_run_is_not_waited_for(feed_server, http_client, clock):
+    url = feed_server.serve("/api", Reply(503, b"", {"Retry-After": "86400"}))
+    with pytest.raises(SourceError, match="Retry-After asks for 86400 s"):
+        http_client.get(url)
+    assert clock.sleeps == [] and len(feed_server.hits("/api")) == 1
+
+
+def test_a_404_is_not_retried(feed_server, http_client, clock):
+    with pytest.raises(SourceError, match=r"/gone: HTTP 404 Not Found$"):
+        http_client.get(feed_server.url("/gone"))
+    assert clock.sleeps == [] and len(feed_server.hits("/gone")) == 1
+
+
+def test_one_host_is_asked_at_most_once_per_interval(feed_server, clock):
+    url = feed_server.serve("/q", Reply(body=b"x"))
+    with HttpClient(clock=clock, sleep=clock.sleep, min_interval={"127.0.0.1": 3.0}) as client:
+        client.get(url)
+        clock.now += 1.0  # a second passes doing other work
+        client.get(url)
+        client.get(url)
+    assert clock.sleeps == [2.0, 3.0]
+
+
+def test_a_conditional_get_costs_one_304(feed_server, http_client):
+    url = feed_server.serve(
+        "/feed", Reply(body=b"<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Wed, 25 Nov 2026 10:00:00 GMT"})
+    )
+    first = SourceHttp(http_client)
+    assert first.get(url, conditional=True).status == 200
+    assert first.seen == {url: Validators('"v1"', "Wed, 25 Nov 2026 10:00:00 GMT")}
+    again = SourceHttp(http_client, first.seen)
+    response = again.get(url, conditional=True)
+    assert response.not_modified and response.body == b""
+    headers = feed_server.hits("/feed")[1].headers
+    assert headers["If-None-Match"] == '"v1"' and headers["If-Modified-Since"] == "Wed, 25 Nov 2026 10:00:00 GMT"
+    assert again.seen == first.seen  # kept for next time
+
+
+def test_a_body_over_the_cap_is_dropped_while_streaming(feed_server, clock):
+    endless = feed_server.serve("/big", Reply(body=b"x" * 65536, repeat=200))  # 13 MB, no Content-Length
+    declared = feed_server.serve("/declared", Reply(body=b"y" * 300_000))
+    with HttpClient(max_bytes=1_000_000, clock=clock, sleep=clock.sleep) as client:
+        with pytest.raises(SourceError, match=r"/big: body is over the 1,000,000-byte cap"):
+            client.get(endless)
+        assert len(client.get(declared).body) == 300_000
+    small = HttpClient(max_bytes=100_000, clock=clock, sleep=clock.sleep)
+    with small, pytest.raises(SourceError, match=r"/declared: body of 300,000 bytes is over the 100,000-byte cap"):
+        small.get(declared)
+
+
+def test_a_server_that_never_answers_times_out(feed_server, clock):
+    url = feed_server.serve("/slow", Reply(body=b"late", delay=2.0))
+    client = HttpClient(timeout=httpx.Timeout(0.2), retries=0, clock=clock, sleep=clock.sleep)
+    with client, pytest.raises(SourceError, match=r"/slow: timed out \(ReadTimeout\) \(gave up after 1 attempt\)"):
+        client.get(url)
+
+
+def test_nothing_listening_is_a_connection_failure(clock):
+    client = HttpClient(retries=1, clock=clock, sleep=clock.sleep)
+    with client, pytest.raises(SourceError, match=r"connection failed: .* \(gave up after 2 attempts\)"):
+        client.get("http://127.0.0.1:9/feed")
+    assert clock.sleeps == [2.0]
