@@ -104,3 +104,44 @@ def test_a_mail_server_down_for_a_while_ends_with_everything_delivered_once(work
     assert running.proc.returncode == 0, err
     assert "connection to 127.0.0.1" in err and "will retry" in err
     assert len(received) == 20 and set(received.values()) == {1}
+
+
+def test_two_processes_deliver_each_digest_to_the_mail_server_exactly_once(workdir, bot, tmp_path):
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.delay = 0.02
+        configure(workdir, smtp_config(server.port, "\n[delivery]\nbatch_size = 4\n"))
+        add_profiles(workdir, 40)
+        runs = [Running(workdir, wait=False) for _ in range(2)]
+        try:
+            for run in runs:
+                run.wait_running()
+            wait_for(lambda: states(workdir) == Counter({"sent": 40}), timeout=120)
+        finally:
+            logs = [run.stop() for run in runs]
+        received = Counter(r.message["Message-ID"] for r in server.handler.received)
+    assert [run.proc.returncode for run in runs] == [0, 0], "\n".join(logs)
+    assert len(received) == 40 and set(received.values()) == {1}, "each digest reached the server once"
+    per_process = [log.count("sent delivery") for log in logs]
+    print(f"\ntwo processes, one database: 40 digests, each received once; sent per process {per_process}")
+
+
+def test_a_mail_server_that_says_try_later_for_a_while_ends_with_everything_delivered_once(workdir, bot, tmp_path):
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.data_replies = ["451 4.3.0 Try again later"] * 25
+        configure(
+            workdir,
+            smtp_config(
+                server.port, "\n[delivery]\nretry_base_seconds = 1\nretry_max_seconds = 2\nmax_attempts = 50\n"
+            ),
+        )
+        add_profiles(workdir, 10)
+        running = Running(workdir)
+        try:
+            wait_for(lambda: states(workdir) == Counter({"sent": 10}), timeout=90)
+        finally:
+            err = running.stop()
+        received = Counter(r.message["Message-ID"] for r in server.handler.received)
+    assert running.proc.returncode == 0, err
+    assert "451 4.3.0 Try again later" in err and "will retry" in err
+    assert len(received) == 10 and set(received.values()) == {1}
+    assert len(server.handler.attempts) == 35  # 25 refused, then each of the 10 accepted once
