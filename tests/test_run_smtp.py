@@ -9,10 +9,12 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 import time_machine
 
 from bot.models import Profile
 from bot.store import Store
+from bot.store.schema import digests
 from tests.smtp_server import smtp_server
 from tests.test_run import Running, configure, start, wait_for
 
@@ -145,3 +147,29 @@ def test_a_mail_server_that_says_try_later_for_a_while_ends_with_everything_deli
     assert "451 4.3.0 Try again later" in err and "will retry" in err
     assert len(received) == 10 and set(received.values()) == {1}
     assert len(server.handler.attempts) == 35  # 25 refused, then each of the 10 accepted once
+
+
+def test_sigterm_mid_batch_finishes_the_message_being_sent_and_releases_the_rest(workdir, bot, tmp_path):
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.delay = 0.3
+        configure(workdir, smtp_config(server.port, "\n[delivery]\nbatch_size = 20\n"))
+        add_profiles(workdir, 20)
+        running = Running(workdir)
+        try:
+            wait_for(lambda: len(server.handler.received) >= 3, timeout=60)
+        finally:
+            err = running.stop()
+        assert running.proc.returncode == 0, err
+        taken = len(server.handler.received)
+        with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store, store.engine.connect() as conn:
+            rows = conn.execute(sa.select(digests.c.state, digests.c.lease_owner, digests.c.attempts)).all()
+        sent = [r for r in rows if r.state == "sent"]
+        waiting = [r for r in rows if r.state == "pending"]
+        # Every message the server took is recorded as sent: the one in flight was finished, not dropped.
+        assert len(sent) == taken and 3 <= taken < 20
+        # The rest of the claimed batch was given back at once, unattempted, for the next run.
+        assert len(waiting) == 20 - taken
+        assert all(r.lease_owner is None and r.attempts == 0 for r in waiting)
+        assert bot("run", "--once").exit_code == 0
+        received = Counter(r.message["Message-ID"] for r in server.handler.received)
+    assert len(received) == 20 and set(received.values()) == {1}
