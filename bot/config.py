@@ -36,6 +36,21 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class RankConfig:
+    # The TF-IDF vectorizer is fitted on at most this many of the newest listings, so memory stays
+    # bounded as the store grows; newer listings are only transformed until the next refit.
+    window: int = 50_000
+    # Refit when the saved vectorizer is this many days old (or run `bot refit`).
+    refresh_days: int = 7
+    # Where the fitted vectorizer is saved.
+    model_path: str = "data/text-model.joblib"
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or self.refresh_days < 1:
+            raise ConfigError(f"[rank] window and refresh_days must be ≥ 1, not {self.window} and {self.refresh_days}")
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     sender: str = "Paper digest <papers@localhost>"
 
@@ -57,6 +72,7 @@ class SourceConfig:
 class Config:
     store: StoreConfig = StoreConfig()
     digest: DigestConfig = DigestConfig()
+    rank: RankConfig = RankConfig()
     email: EmailConfig = EmailConfig()
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
@@ -64,7 +80,13 @@ class Config:
 
 
 _KIND_NAMES = {int: "whole number", float: "number", str: "string"}
-_SECTIONS = {"store": StoreConfig, "digest": DigestConfig, "email": EmailConfig, "outbox": OutboxConfig}
+_SECTIONS = {
+    "store": StoreConfig,
+    "digest": DigestConfig,
+    "rank": RankConfig,
+    "email": EmailConfig,
+    "outbox": OutboxConfig,
+}
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

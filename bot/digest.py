@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.models import Listing, Profile
@@ -43,8 +44,15 @@ def compose_digests(
     max_age_days: int,
     message_domain: str = "localhost",
     dry_run: bool = False,
+    model_path: Path | None = None,
+    window: int = 50_000,
+    refresh: timedelta = timedelta(days=7),
 ) -> list[ComposedDigest]:
-    """Create this period's digest for each profile that has none yet (a dry run creates nothing)."""
+    """Create this period's digest for each profile that has none yet (a dry run creates nothing).
+
+    With `model_path`, listings are vectorized by the saved text model (fitted again on the newest
+    `window` listings when it is missing or older than `refresh`); without it, on the candidates.
+    """
     periods = {p.name: period_for(p, now) for p in profiles}
     due = [p for p in profiles if not set(p.channels) <= store.existing_channels(_id(p), periods[p.name])]
     done = [ComposedDigest(p, periods[p.name], (), "already composed") for p in profiles if p not in due]
@@ -61,10 +69,21 @@ def compose_digests(
     by_id = {item.id: item for item in corpus}
 
     from bot.rank import rank  # imports scikit-learn: only when there is something to rank
+    from bot.rank.model import current_model
 
+    model = None
+    if model_path is not None:
+        model = current_model(
+            model_path, lambda n: store.listings(limit=n), window=window, max_age=refresh, now=now
+        )
     composed = []
     ranked = rank(
-        corpus, due, top={p.name: p.top for p in due}, min_score={p.name: p.min_score for p in due}, skip=skip
+        corpus,
+        due,
+        top={p.name: p.top for p in due},
+        min_score={p.name: p.min_score for p in due},
+        skip=skip,
+        model=model,
     )
     for profile, results in ranked:
         period = periods[profile.name]

@@ -41,6 +41,8 @@ class Profile:
     schedule: str = "daily"
     send_at: str = "08:00"
     tz: str = "UTC"
+    # How much community interest (upvotes, where the source has them) lifts a matching paper: 0 = none.
+    trend: float = 0.0
     id: int | None = None
 
     @property

@@ -145,14 +145,31 @@ def test_migrations_upgrade_an_existing_file_once(tmp_path):
         conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN note TEXT"))
 
     engine = sa.create_engine(url)
+    following = schema.LATEST + 1
     for _ in range(2):
         with engine.begin() as conn:
-            assert schema.migrate(conn, {2: add_note_column}, latest=2) == 2
+            steps = {**schema.MIGRATIONS, following: add_note_column}
+            assert schema.migrate(conn, steps, latest=following) == following
     assert calls == [1]
     with engine.connect() as conn:
         assert "note" in {c["name"] for c in sa.inspect(conn).get_columns("profiles")}
-        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == 2
+        assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == following
     engine.dispose()
+
+
+def test_a_version_1_file_gains_the_profile_trend(tmp_path):
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    with Store(url) as first:
+        first.add_profile(Profile(name="p", keywords=["x"]))
+    # Make it a version-1 file: the schema before profiles had a trend.
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        conn.execute("ALTER TABLE profiles DROP COLUMN trend")
+        conn.execute("UPDATE schema_version SET version = 1")
+    with Store(url) as again:
+        assert again.version == schema.LATEST
+        assert again.profile("p").trend == 0.0
+        again.save_profile(Profile(name="p", keywords=["x"], trend=0.5))
+        assert again.profile("p").trend == 0.5
 
 
 def test_a_newer_schema_is_refused(tmp_path):

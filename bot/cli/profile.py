@@ -56,6 +56,13 @@ def _profile_options(func: Any) -> Any:
         click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="How often  [default: daily]"),
         click.option("--at", "send_at", default=None, metavar="HH:MM", help="Local send time  [default: 08:00]"),
         click.option("--tz", default=None, help="IANA time zone, e.g. Europe/Berlin  [default: UTC]"),
+        click.option(
+            "--trend",
+            type=float,
+            default=None,
+            metavar="WEIGHT",
+            help="0–1: how much upvotes (where a source has them) lift papers in your area  [default: 0]",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -246,7 +253,7 @@ def _typed(entry: dict[str, Any]) -> dict[str, Any]:
             value = [value] if isinstance(value, str) else value
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ProfileError(f"{key} must be a list of strings")
-        elif key == "min_score" and isinstance(value, int) and not isinstance(value, bool):
+        elif key in ("min_score", "trend") and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         elif key in ("email", "slack_channel"):
             if not isinstance(value, str):
@@ -272,4 +279,6 @@ def _summary(p: Profile) -> str:
         interests.append(f"{len(p.likes)} example paper{'s' if len(p.likes) != 1 else ''}")
     if p.authors:
         interests.append("authors " + ", ".join(p.authors))
+    if p.trend:
+        interests.append(f"trend {p.trend:g}")
     return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {', '.join(p.channels)}"

@@ -1,23 +1,56 @@
 """Score every listing for every profile and keep each profile's best, with the reasons they matched.
 
-Profiles are scored in chunks, so memory grows with the chunk, not with the number of profiles.
+Takes listings, profiles and optionally a saved `TextModel` (without one the vectorizer is fitted
+on the listings given, as `bot rank` does); hands on, per profile, its best `RankedListing`s.
+
+A profile's score for a listing is the cosine of two TF-IDF vectors, built in three steps:
+1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_matrix`);
+2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers is added to that
+   vector with a bounded weight, so a few clicks refine the keywords but cannot erase them;
+3. pseudo-relevance feedback: the strongest terms of the profile's best few listings join the
+   query, which finds papers that say the same thing in other words.
+Then favourite authors raise a listing, excluded words sink it, and a profile that asks for the
+trend lifts listings with many upvotes in proportion to how well they already match.
+
+Profiles are scored in chunks sized so that chunk × listings stays under `CELLS`: memory grows
+with neither the number of profiles nor the number of listings beyond that.
 """
 
 from __future__ import annotations
 
 import unicodedata
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence, Set
+from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
 from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_matrix
 from bot.rank.why import explain
 
+if TYPE_CHECKING:
+    from bot.rank.model import TextModel
+
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
 EXCLUDE_PENALTY = 1.0  # sinks a listing with an excluded word below every listing that matched anything
-CHUNK = 256  # profiles scored at once: CHUNK × listings float32 scores in memory
+CHUNK = 256  # at most this many profiles scored at once
+CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
+
+# Pseudo-relevance feedback (Rocchio on the top of the first ranking, RM3's usual sizes).
+FEEDBACK_DOCS = 10
+FEEDBACK_TERMS = 20
+FEEDBACK_WEIGHT = 0.5
+
+# The learned model: from this many ratings (likes + dislikes, at least one like) on, its weight
+# vector joins the profile vector with LEARNED_WEIGHT (the Rocchio part weighs 1).
+LEARN_AFTER = 5
+LEARNED_WEIGHT = 1.0
+LEARNED_C = 0.1
+BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
 
 
 def author_key(name: str) -> str:
@@ -32,23 +65,31 @@ def rank(
     top: int | Mapping[str, int] = 10,
     min_score: float | Mapping[str, float] = 0.0,
     skip: Mapping[str, Set[str]] | None = None,
+    model: TextModel | None = None,
 ) -> Iterator[tuple[Profile, list[RankedListing]]]:
     """Yield (profile, results) for each profile, in order: best first, score above min_score,
     at most `top`, never the profile's own liked or disliked listings nor those in `skip[name]`.
 
-    `top` and `min_score` may be one value for all profiles or a mapping by profile name.
+    `top` and `min_score` may be one value for all profiles or a mapping by profile name. With a
+    `model`, listings are only transformed; without one, a vectorizer is fitted on them.
     """
     if not listings or not profiles:
         for profile in profiles:
             yield profile, []
         return
-    vectorizer = make_vectorizer()
+    texts = [document(item) for item in listings]
     try:
-        docs = vectorizer.fit_transform([document(item) for item in listings]).tocsr()
+        if model is not None:
+            vectorizer = model.vectorizer
+            docs = vectorizer.transform(texts).tocsr()
+        else:
+            vectorizer = make_vectorizer()
+            docs = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # no word survives stop-word removal: nothing can match anything
         for profile in profiles:
             yield profile, []
         return
+    del texts
     names = vectorizer.get_feature_names_out()
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
@@ -56,13 +97,21 @@ def rank(
         for author in item.authors:
             by_author[author_key(author)].append(i)
     docs_by_column = docs.tocsc() if any(p.exclude for p in profiles) else None
+    popularity = _popularity(listings) if any(p.trend for p in profiles) else None
+    docs_t = docs.T.tocsr()
 
-    for start in range(0, len(profiles), CHUNK):
-        chunk = profiles[start : start + CHUNK]
-        queries = profile_matrix(vectorizer, docs, index, chunk)
-        scores = (queries @ docs.T).toarray()
+    chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
+    for start in range(0, len(profiles), chunk_size):
+        chunk = profiles[start : start + chunk_size]
+        base = profile_matrix(vectorizer, docs, index, chunk)
+        queries = _learned(base, docs, index, chunk)
+        scores = (queries @ docs_t).toarray()
+        queries = _feedback(queries, scores, docs)
+        scores = (queries @ docs_t).toarray()
         for row, profile in enumerate(chunk):
             row_scores = scores[row]
+            if popularity is not None and profile.trend:
+                row_scores *= 1.0 + profile.trend * popularity
             matched_authors: dict[int, list[str]] = defaultdict(list)
             for wanted in profile.authors:
                 for doc in by_author.get(author_key(wanted), ()):
@@ -70,14 +119,7 @@ def rank(
                     row_scores[doc] += AUTHOR_BONUS
             if docs_by_column is not None:
                 for phrase in profile.exclude:
-                    columns = phrase_features(vectorizer, phrase)
-                    if columns:
-                        hit = np.ones(docs.shape[0], dtype=bool)
-                        for col in columns:
-                            present = np.zeros(docs.shape[0], dtype=bool)
-                            present[docs_by_column[:, col].indices] = True
-                            hit &= present
-                        row_scores[hit] -= EXCLUDE_PENALTY
+                    row_scores[_containing(vectorizer, docs_by_column, phrase)] -= EXCLUDE_PENALTY
             hidden = set(profile.likes) | set(profile.dislikes) | set((skip or {}).get(profile.name, ()))
             for listing_id in hidden:
                 if listing_id in index:
@@ -88,22 +130,102 @@ def rank(
             liked = [index[i] for i in profile.likes if i in index]
             liked_rows = docs[liked] if liked else None
             liked_titles = [listings[i].title for i in liked]
-            results = [
-                RankedListing(
-                    listing_id=listings[doc].id,
-                    score=float(row_scores[doc]),
-                    why=explain(
-                        queries[row],
-                        docs[doc],
-                        names,
-                        liked_rows=liked_rows,
-                        liked_titles=liked_titles,
-                        matched_authors=matched_authors.get(doc),
-                    ),
+            results = []
+            for doc in best:
+                why = explain(
+                    base[row],
+                    docs[doc],
+                    names,
+                    liked_rows=liked_rows,
+                    liked_titles=liked_titles,
+                    matched_authors=matched_authors.get(doc),
+                    expanded_row=queries[row],
                 )
-                for doc in best
-            ]
+                if popularity is not None and profile.trend and listings[doc].upvotes:
+                    why += (f"trending: {listings[doc].upvotes} upvotes",)
+                results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
             yield profile, results
+
+
+def _learned(
+    queries: sp.csr_matrix, docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]
+) -> sp.csr_matrix:
+    """Each profile with enough ratings gets a linear SVM's weight vector added to its Rocchio vector.
+
+    Liked papers are positives; disliked ones and a bounded sample of the unrated listings are
+    negatives (most listings are not what one person wants), the classes balanced. The SVM's
+    weights live in the same TF-IDF space, so adding them keeps the score a dot product.
+    """
+    rows = []
+    changed = False
+    for row, profile in enumerate(chunk):
+        pos = sorted({index[i] for i in profile.likes if i in index})
+        neg = sorted({index[i] for i in profile.dislikes if i in index} - set(pos))
+        if len(pos) + len(neg) < LEARN_AFTER or not pos:
+            rows.append(queries[row])
+            continue
+        from sklearn.svm import LinearSVC
+
+        rated = set(pos) | set(neg)
+        rng = np.random.default_rng(zlib.crc32(profile.name.encode()))
+        unrated = np.setdiff1d(np.arange(docs.shape[0]), np.fromiter(rated, dtype=np.int64))
+        if unrated.size > BACKGROUND:
+            unrated = rng.choice(unrated, BACKGROUND, replace=False)
+        train = np.concatenate([np.asarray(pos), np.asarray(neg, dtype=np.int64), unrated]).astype(np.int64)
+        y = np.zeros(train.size)
+        y[: len(pos)] = 1
+        clf = LinearSVC(C=LEARNED_C, class_weight="balanced", max_iter=10000, tol=1e-6)
+        clf.fit(docs[train], y)
+        weights = normalize(sp.csr_matrix(clf.coef_.astype(np.float32)))
+        rows.append(normalize(queries[row] + LEARNED_WEIGHT * weights))
+        changed = True
+    return sp.vstack(rows, format="csr") if changed else queries
+
+
+def _feedback(queries: sp.csr_matrix, scores: np.ndarray, docs: sp.csr_matrix) -> sp.csr_matrix:
+    """Pseudo-relevance feedback: add the strongest FEEDBACK_TERMS terms of the centroid of each
+    profile's FEEDBACK_DOCS best listings (those that matched at all) to its query."""
+    k = min(FEEDBACK_DOCS, scores.shape[1])
+    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(scores.shape[0]), k)
+    cols = best.ravel()
+    weights = (scores[rows, cols] > 0).astype(np.float32)
+    centroid = (sp.csr_matrix((weights, (rows, cols)), shape=scores.shape) @ docs).tocsr()
+    # Keep each row's strongest terms only: the expansion is a few good words, not a whole abstract.
+    data, indices, indptr = [], [], [0]
+    for r in range(centroid.shape[0]):
+        lo, hi = centroid.indptr[r], centroid.indptr[r + 1]
+        values = centroid.data[lo:hi]
+        keep = np.argsort(-values)[:FEEDBACK_TERMS]
+        data.append(values[keep])
+        indices.append(centroid.indices[lo:hi][keep])
+        indptr.append(indptr[-1] + keep.size)
+    expansion = sp.csr_matrix(
+        (np.concatenate(data) if data else [], np.concatenate(indices) if indices else [], indptr),
+        shape=centroid.shape,
+        dtype=np.float32,
+    )
+    return normalize(queries + FEEDBACK_WEIGHT * normalize(expansion)).tocsr()
+
+
+def _popularity(listings: Sequence[Listing]) -> np.ndarray:
+    """Upvotes on a log scale, 0 (none, or the source has none) to 1 (the most upvoted listing here)."""
+    votes = np.array([max(item.upvotes or 0, 0) for item in listings], dtype=np.float32)
+    most = votes.max(initial=0.0)
+    return np.log1p(votes) / np.log1p(most) if most > 0 else np.zeros_like(votes)
+
+
+def _containing(vectorizer, docs_by_column: sp.csc_matrix, phrase: str) -> np.ndarray:
+    """A mask of the listings that contain every n-gram of `phrase` (none if it is unknown)."""
+    hit = np.zeros(docs_by_column.shape[0], dtype=bool)
+    columns = phrase_features(vectorizer, phrase)
+    if columns:
+        hit[:] = True
+        for col in columns:
+            present = np.zeros(docs_by_column.shape[0], dtype=bool)
+            present[docs_by_column[:, col].indices] = True
+            hit &= present
+    return hit
 
 
 def _top(scores: np.ndarray, k: int, floor: float) -> list[int]:

@@ -23,7 +23,7 @@ def document(listing: Listing) -> str:
     return f"{listing.title}. {listing.title}. {listing.abstract}"
 
 
-def make_vectorizer() -> TfidfVectorizer:
+def make_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> TfidfVectorizer:
     """Words and two-word phrases, so "speculative decoding" is matched as a phrase, not two loose words."""
     return TfidfVectorizer(
         lowercase=True,
@@ -31,6 +31,8 @@ def make_vectorizer() -> TfidfVectorizer:
         stop_words="english",
         ngram_range=(1, 2),
         sublinear_tf=True,
+        min_df=min_df,
+        max_features=max_features,
         dtype=np.float32,
     )
 

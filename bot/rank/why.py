@@ -1,4 +1,9 @@
-"""Why a listing matched a profile: the phrases that weighed most, the liked paper it resembles, the author."""
+"""Why a listing matched a profile: the phrases that weighed most, the liked paper it resembles, the author.
+
+Terms come from the profile's own vector (its keywords and liked papers) first; only when none of
+those is in the listing do the words the ranking added (feedback, learned model) explain it. The
+vectorizer drops stop words, so no reason is ever a stop word.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,13 @@ def explain(
     liked_rows: sp.csr_matrix | None = None,
     liked_titles: list[str] | None = None,
     matched_authors: list[str] | None = None,
+    expanded_row: sp.csr_matrix | None = None,
 ) -> tuple[str, ...]:
     reasons = [f"author: {name}" for name in matched_authors or []]
-    reasons += _terms(profile_row, doc_row, feature_names)
+    terms = _terms(profile_row, doc_row, feature_names)
+    if not terms and expanded_row is not None:
+        terms = _terms(expanded_row, doc_row, feature_names)
+    reasons += terms
     if liked_rows is not None and liked_titles:
         sims = (liked_rows @ doc_row.T).toarray().ravel()
         best = int(np.argmax(sims))

@@ -73,6 +73,7 @@ profiles = sa.Table(
     sa.Column("schedule", sa.String(16), nullable=False),
     sa.Column("send_at", sa.String(5), nullable=False),
     sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("trend", sa.Float, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -144,9 +145,14 @@ source_state = sa.Table(
 
 Migration = Callable[[Connection], None]
 
+def _add_profile_trend(conn: Connection) -> None:
+    """2: profiles.trend, how much upvotes weigh in a profile's ranking (0 for every existing profile)."""
+    conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN trend FLOAT NOT NULL DEFAULT 0"))
+
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema: nothing to add.
-MIGRATIONS: Mapping[int, Migration] = {}
-LATEST = 1
+MIGRATIONS: Mapping[int, Migration] = {2: _add_profile_trend}
+LATEST = 2
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:

@@ -129,8 +129,10 @@ class Store:
                 conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
         return UpsertCounts(**counts)
 
-    def listings(self, *, since: datetime | None = None, ids: Iterable[str] | None = None) -> list[Listing]:
-        """Stored listings, newest first; `since` filters on when the bot first saw them."""
+    def listings(
+        self, *, since: datetime | None = None, ids: Iterable[str] | None = None, limit: int | None = None
+    ) -> list[Listing]:
+        """Stored listings, newest first; `since` filters on when the bot first saw them, `limit` keeps the newest."""
         with self.engine.connect() as conn:
             if ids is not None:
                 rows = self._select_in(conn, listings, listings.c.id, list(ids))
@@ -138,6 +140,8 @@ class Store:
                 query = sa.select(listings).order_by(listings.c.first_seen.desc(), listings.c.id)
                 if since is not None:
                     query = query.where(listings.c.first_seen >= since)
+                if limit is not None:
+                    query = query.limit(limit)
                 rows = conn.execute(query).all()
         return [_listing(row) for row in rows]
 
@@ -472,6 +476,7 @@ _PROFILE_FIELDS = (
     "schedule",
     "send_at",
     "tz",
+    "trend",
 )
 
 
