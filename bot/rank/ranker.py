@@ -31,6 +31,7 @@ from sklearn.preprocessing import normalize
 from bot.models import Listing, Profile, RankedListing
 from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_matrix
 from bot.rank.why import explain
+from bot.rank.why import row as sparse_row
 
 if TYPE_CHECKING:
     from bot.rank.model import TextModel
@@ -108,8 +109,8 @@ def rank(
         scores = (queries @ docs_t).toarray()
         queries = _feedback(queries, scores, docs)
         scores = (queries @ docs_t).toarray()
-        for row, profile in enumerate(chunk):
-            row_scores = scores[row]
+        for row_in_chunk, profile in enumerate(chunk):
+            row_scores = scores[row_in_chunk]
             if popularity is not None and profile.trend:
                 row_scores *= 1.0 + profile.trend * popularity
             matched_authors: dict[int, list[str]] = defaultdict(list)
@@ -128,18 +129,19 @@ def rank(
             floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
             best = _top(row_scores, limit, floor)
             liked = [index[i] for i in profile.likes if i in index]
-            liked_rows = docs[liked] if liked else None
             liked_titles = [listings[i].title for i in liked]
+            # One product per profile for "the liked paper it most resembles" of every result.
+            similarity = (docs[liked] @ docs_t[:, best]).toarray() if liked and best else None
             results = []
-            for doc in best:
+            for position, doc in enumerate(best):
                 why = explain(
-                    base[row],
-                    docs[doc],
+                    sparse_row(base, row_in_chunk),
+                    sparse_row(docs, doc),
                     names,
-                    liked_rows=liked_rows,
+                    liked_similarity=similarity[:, position] if similarity is not None else None,
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
-                    expanded_row=queries[row],
+                    expanded_row=sparse_row(queries, row_in_chunk),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
