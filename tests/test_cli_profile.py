@@ -90,6 +90,7 @@ def test_profiles_take_their_defaults_from_the_config(workdir, bot):
         ),
         (["-k", "x", "--slack-channel", "<!channel>"], "Error: invalid Slack channel '<!channel>'"),
         (["-k", "survey", "--exclude", "Survey"], "Error: 'survey' is both a keyword and excluded"),
+        (["-k", "x", "--trend", "2"], "Error: invalid --trend 2.0: use a number from 0 (off) to 1"),
     ],
 )
 def test_bad_profiles_are_refused_in_one_line_and_nothing_is_written(workdir, bot, args, message):

@@ -7,8 +7,9 @@ A profile's score for a listing is the cosine of two TF-IDF vectors, built in th
 1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_matrix`);
 2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers is added to that
    vector with a bounded weight, so a few clicks refine the keywords but cannot erase them;
-3. pseudo-relevance feedback: the strongest terms of the profile's best few listings join the
-   query, which finds papers that say the same thing in other words.
+3. for profiles with no likes or dislikes yet, pseudo-relevance feedback: the strongest terms of
+   their best few listings join the query, which finds papers that say the same thing in other
+   words.
 Then favourite authors raise a listing, excluded words sink it, and a profile that asks for the
 trend lifts listings with many upvotes in proportion to how well they already match.
 
@@ -29,7 +30,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
-from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_matrix
+from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_parts
 from bot.rank.why import explain
 from bot.rank.why import row as sparse_row
 
@@ -47,8 +48,14 @@ FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
 
 # The learned model: from this many ratings (likes + dislikes, at least one like) on, its weight
-# vector joins the profile vector with LEARNED_WEIGHT (the Rocchio part weighs 1).
+# vector joins the profile vector.
 LEARN_AFTER = 5
+# With keywords, the best match of the feedback (liked papers, and the learned model when there
+# is one, half each) scores at most this share of the best keyword match; disliked papers take
+# off up to DISLIKE_SHARE. Without keywords the liked papers are the anchor and the learned model
+# weighs LEARNED_WEIGHT of them.
+FEEDBACK_SHARE = 0.8
+DISLIKE_SHARE = 0.3
 LEARNED_WEIGHT = 1.0
 LEARNED_C = 0.1
 BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
@@ -104,11 +111,17 @@ def rank(
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        base = profile_matrix(vectorizer, docs, index, chunk)
-        queries = _learned(base, docs, index, chunk)
+        keywords, likes, dislikes = profile_parts(vectorizer, docs, index, chunk)
+        learned = _learned(docs, index, chunk)
+        queries = _blend(keywords, likes, dislikes, learned, docs_t)
+        base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
         scores = (queries @ docs_t).toarray()
-        queries = _feedback(queries, scores, docs)
-        scores = (queries @ docs_t).toarray()
+        # Pseudo-relevance feedback stands in for real feedback: profiles with likes or dislikes
+        # already say what they want, and a guessed expansion would only blur it.
+        guess = ~(_nonempty(likes) | _nonempty(dislikes))
+        if guess.any():
+            queries = _feedback(queries, scores, docs, guess)
+            scores = (queries @ docs_t).toarray()
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
             if popularity is not None and profile.trend:
@@ -149,49 +162,94 @@ def rank(
             yield profile, results
 
 
-def _learned(
-    queries: sp.csr_matrix, docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]
-) -> sp.csr_matrix:
-    """Each profile with enough ratings gets a linear SVM's weight vector added to its Rocchio vector.
+def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]) -> sp.csr_matrix:
+    """A linear SVM's weight vector (L2-normalised) for each profile with enough ratings; empty rows elsewhere.
 
     Liked papers are positives; disliked ones and a bounded sample of the unrated listings are
-    negatives (most listings are not what one person wants), the classes balanced. The SVM's
-    weights live in the same TF-IDF space, so adding them keeps the score a dot product.
+    negatives (most listings are not what one person wants), the classes balanced. The weights
+    live in the same TF-IDF space as the listings, so the SVM's score is one more dot product.
     """
     rows = []
-    changed = False
-    for row, profile in enumerate(chunk):
+    for profile in chunk:
         pos = sorted({index[i] for i in profile.likes if i in index})
         neg = sorted({index[i] for i in profile.dislikes if i in index} - set(pos))
         if len(pos) + len(neg) < LEARN_AFTER or not pos:
-            rows.append(queries[row])
+            rows.append(sp.csr_matrix((1, docs.shape[1]), dtype=np.float32))
             continue
         from sklearn.svm import LinearSVC
 
-        rated = set(pos) | set(neg)
+        rated = np.asarray(pos + neg, dtype=np.int64)
         rng = np.random.default_rng(zlib.crc32(profile.name.encode()))
-        unrated = np.setdiff1d(np.arange(docs.shape[0]), np.fromiter(rated, dtype=np.int64))
+        unrated = np.setdiff1d(np.arange(docs.shape[0]), rated)
         if unrated.size > BACKGROUND:
             unrated = rng.choice(unrated, BACKGROUND, replace=False)
-        train = np.concatenate([np.asarray(pos), np.asarray(neg, dtype=np.int64), unrated]).astype(np.int64)
+        train = np.concatenate([rated, unrated])
         y = np.zeros(train.size)
         y[: len(pos)] = 1
         clf = LinearSVC(C=LEARNED_C, class_weight="balanced", max_iter=10000, tol=1e-6)
         clf.fit(docs[train], y)
-        weights = normalize(sp.csr_matrix(clf.coef_.astype(np.float32)))
-        rows.append(normalize(queries[row] + LEARNED_WEIGHT * weights))
-        changed = True
-    return sp.vstack(rows, format="csr") if changed else queries
+        rows.append(normalize(sp.csr_matrix(clf.coef_.astype(np.float32))))
+    return sp.vstack(rows, format="csr")
 
 
-def _feedback(queries: sp.csr_matrix, scores: np.ndarray, docs: sp.csr_matrix) -> sp.csr_matrix:
-    """Pseudo-relevance feedback: add the strongest FEEDBACK_TERMS terms of the centroid of each
-    profile's FEEDBACK_DOCS best listings (those that matched at all) to its query."""
+def _blend(
+    keywords: sp.csr_matrix,
+    likes: sp.csr_matrix,
+    dislikes: sp.csr_matrix,
+    learned: sp.csr_matrix,
+    docs_t: sp.csr_matrix,
+) -> sp.csr_matrix:
+    """One query row per profile: its anchor plus its feedback, each part scaled to the anchor's best score.
+
+    The anchor is the typed keywords (the liked papers when there are none). A centroid of similar
+    papers scores far higher than a three-word query ever does, so each feedback part is first
+    divided by its own best score over these listings and then weighed against the anchor's best:
+    the best feedback match can reach FEEDBACK_SHARE of the best keyword match, never beat it by
+    votes alone, so a few clicks cannot erase what the person typed.
+    """
+    feedback = _nonempty(likes) | _nonempty(learned) | _nonempty(dislikes)
+    if not feedback.any():
+        return keywords
+    best_kw, best_like = _best(keywords, docs_t, feedback), _best(likes, docs_t, feedback)
+    best_learned, best_dislike = _best(learned, docs_t, feedback), _best(dislikes, docs_t, feedback)
+    by_keywords = best_kw > 0
+    anchor = np.where(by_keywords, best_kw, best_like)
+    has_learned = best_learned > 0
+    like_share = np.where(has_learned, FEEDBACK_SHARE / 2, FEEDBACK_SHARE)
+    like_coef = np.where(by_keywords, _ratio(anchor * like_share, best_like), 1.0)
+    learned_coef = _ratio(anchor * np.where(by_keywords, FEEDBACK_SHARE / 2, LEARNED_WEIGHT), best_learned)
+    dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
+    query = (
+        keywords + sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
+    )
+    return normalize(query).tocsr()
+
+
+def _nonempty(m: sp.csr_matrix) -> np.ndarray:
+    return np.diff(m.indptr) > 0
+
+
+def _best(part: sp.csr_matrix, docs_t: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Each row's best score over the listings (0 for empty rows and rows not asked for)."""
+    out = np.zeros(part.shape[0], dtype=np.float32)
+    wanted = np.flatnonzero(rows & _nonempty(part))
+    if wanted.size:
+        out[wanted] = (part[wanted] @ docs_t).max(axis=1).toarray().ravel()
+    return out
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator, dtype=np.float32), where=denominator > 0)
+
+
+def _feedback(queries: sp.csr_matrix, scores: np.ndarray, docs: sp.csr_matrix, wanted: np.ndarray) -> sp.csr_matrix:
+    """Pseudo-relevance feedback for the `wanted` rows: add the strongest FEEDBACK_TERMS terms of the
+    centroid of each one's FEEDBACK_DOCS best listings (those that matched at all) to its query."""
     k = min(FEEDBACK_DOCS, scores.shape[1])
     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     rows = np.repeat(np.arange(scores.shape[0]), k)
     cols = best.ravel()
-    weights = (scores[rows, cols] > 0).astype(np.float32)
+    weights = ((scores[rows, cols] > 0) & wanted[rows]).astype(np.float32)
     centroid = (sp.csr_matrix((weights, (rows, cols)), shape=scores.shape) @ docs).tocsr()
     # Keep each row's strongest terms only: the expansion is a few good words, not a whole abstract.
     data, indices, indptr = [], [], [0]
