@@ -50,13 +50,17 @@ FEEDBACK_WEIGHT = 0.5
 # The learned model: from this many ratings (likes + dislikes, at least one like) on, its weight
 # vector joins the profile vector.
 LEARN_AFTER = 5
-# With keywords, the best match of the feedback (liked papers, and the learned model when there
-# is one, half each) scores at most this share of the best keyword match; disliked papers take
-# off up to DISLIKE_SHARE. Without keywords the liked papers are the anchor and the learned model
-# weighs LEARNED_WEIGHT of them.
+# With keywords, the best match of the liked papers scores at most this share of the best keyword
+# match (half of it once a learned model joins); disliked papers take off up to DISLIKE_SHARE.
+# Without keywords the liked papers are the anchor and the learned model weighs LEARNED_WEIGHT.
 FEEDBACK_SHARE = 0.8
 DISLIKE_SHARE = 0.3
 LEARNED_WEIGHT = 1.0
+# With keywords, the learned model's share grows linearly with the ratings behind it, from a
+# sixteenth of LEARNED_SHARE at LEARN_AFTER ratings to all of it at LEARNED_FULL_AT: then it
+# leads, and the keywords still count.
+LEARNED_SHARE = 2.0
+LEARNED_FULL_AT = 20
 LEARNED_C = 0.1
 BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
 
@@ -113,7 +117,8 @@ def rank(
         chunk = profiles[start : start + chunk_size]
         keywords, likes, dislikes = profile_parts(vectorizer, docs, index, chunk)
         learned = _learned(docs, index, chunk)
-        queries = _blend(keywords, likes, dislikes, learned, docs_t)
+        ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
+        queries = _blend(keywords, likes, dislikes, learned, docs_t, ratings)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
         scores = (queries @ docs_t).toarray()
         # Pseudo-relevance feedback stands in for real feedback: profiles with likes or dislikes
@@ -198,14 +203,16 @@ def _blend(
     dislikes: sp.csr_matrix,
     learned: sp.csr_matrix,
     docs_t: sp.csr_matrix,
+    ratings: np.ndarray,
 ) -> sp.csr_matrix:
     """One query row per profile: its anchor plus its feedback, each part scaled to the anchor's best score.
 
     The anchor is the typed keywords (the liked papers when there are none). A centroid of similar
     papers scores far higher than a three-word query ever does, so each feedback part is first
-    divided by its own best score over these listings and then weighed against the anchor's best:
-    the best feedback match can reach FEEDBACK_SHARE of the best keyword match, never beat it by
-    votes alone, so a few clicks cannot erase what the person typed.
+    divided by its own best score over these listings and then weighed against the anchor's best.
+    With a handful of ratings the feedback's best match stays below the best keyword match, so a
+    few clicks cannot erase what the person typed; the learned model's share grows with the
+    ratings until, at LEARNED_FULL_AT, it leads.
     """
     feedback = _nonempty(likes) | _nonempty(learned) | _nonempty(dislikes)
     if not feedback.any():
@@ -217,7 +224,10 @@ def _blend(
     has_learned = best_learned > 0
     like_share = np.where(has_learned, FEEDBACK_SHARE / 2, FEEDBACK_SHARE)
     like_coef = np.where(by_keywords, _ratio(anchor * like_share, best_like), 1.0)
-    learned_coef = _ratio(anchor * np.where(by_keywords, FEEDBACK_SHARE / 2, LEARNED_WEIGHT), best_learned)
+    # The learned model earns its weight with the ratings behind it: it takes over as they accumulate.
+    ramp = (ratings - LEARN_AFTER + 1) / (LEARNED_FULL_AT - LEARN_AFTER + 1)
+    learned_share = LEARNED_SHARE * np.clip(ramp, 0.0, 1.0)
+    learned_coef = _ratio(anchor * np.where(by_keywords, learned_share, LEARNED_WEIGHT), best_learned)
     dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
     query = (
         keywords + sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
