@@ -12,7 +12,8 @@ same files, and each runs in its own child process, so each peak RSS is that pro
 
 Times are of the work only (reading the files and loading the model are left out of both).
 Then: adding a day of 1,000 new listings to an existing store of the 10,000 (upsert into SQLite)
-and vectorizing them with the saved model (transform only, no refit).
+and vectorizing them with the saved model (transform only, no refit); and the time and peak
+memory of the weekly refit on the default window of 50,000 listings.
 
 Listings and profiles are made as in benchmarks/rank_scale.py (real arXiv titles, sentences of
 real abstracts of the same category); files go to benchmarks/.cache/.
@@ -43,9 +44,14 @@ kind, listings_path, profiles_path, model_path, top = sys.argv[2:7]
 top = int(top)
 listings = read_listings(listings_path)
 profiles = read_profiles(profiles_path)
-model = joblib.load(model_path)
+model = joblib.load(model_path) if kind != "fit" else None
 start = time.perf_counter()
-if kind == "bare":
+if kind == "fit":
+    from datetime import UTC, datetime
+    from bot.rank.model import fit_model
+    model = fit_model(listings, now=datetime.now(UTC))
+    count = len(model.vectorizer.vocabulary_)
+elif kind == "bare":
     import numpy as np, scipy.sparse as sp
     from sklearn.preprocessing import normalize
     from bot.rank.vectors import document
@@ -93,6 +99,7 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=10_000)
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--day", type=int, default=1_000, help="new listings added to the store afterwards")
+    parser.add_argument("--window", type=int, default=50_000, help="listings the vectorizer is fitted on; 0 skips")
     args = parser.parse_args()
 
     from bot.jsonl import read_listings
@@ -138,6 +145,13 @@ def main() -> None:
         transform = time.perf_counter() - start
     db.unlink(missing_ok=True)
     print(f"a day of {len(day):,} new listings: {upsert:.2f} s into the store, {transform:.2f} s to vectorize")
+    if args.window:
+        window_path, _ = make_files(args.window, 1)
+        r = child("fit", window_path, profiles_path, model_path, args.top)
+        print(
+            f"refit on a window of {args.window:,} listings: {r['seconds']:.1f} s, {r['profiles']:,} terms kept, "
+            f"peak {r['peak_mib']:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":
