@@ -191,7 +191,7 @@ def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Prof
         train = np.concatenate([rated, unrated])
         y = np.zeros(train.size)
         y[: len(pos)] = 1
-        clf = LinearSVC(C=LEARNED_C, class_weight="balanced", max_iter=10000, tol=1e-6)
+        clf = LinearSVC(C=LEARNED_C, class_weight="balanced")
         clf.fit(docs[train], y)
         rows.append(normalize(sp.csr_matrix(clf.coef_.astype(np.float32))))
     return sp.vstack(rows, format="csr")
