@@ -73,9 +73,7 @@ def compose_digests(
 
     model = None
     if model_path is not None:
-        model = current_model(
-            model_path, lambda n: store.listings(limit=n), window=window, max_age=refresh, now=now
-        )
+        model = current_model(model_path, lambda n: store.listings(limit=n), window=window, max_age=refresh, now=now)
     composed = []
     ranked = rank(
         corpus,

@@ -145,6 +145,7 @@ source_state = sa.Table(
 
 Migration = Callable[[Connection], None]
 
+
 def _add_profile_trend(conn: Connection) -> None:
     """2: profiles.trend, how much upvotes weigh in a profile's ranking (0 for every existing profile)."""
     conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN trend FLOAT NOT NULL DEFAULT 0"))
