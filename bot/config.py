@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,29 @@ class DigestConfig:
 
 
 SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    # The TF-IDF vectorizer is fitted on at most this many of the newest listings, so memory stays
+    # bounded as the store grows; newer listings are only transformed until the next refit.
+    window: int = 50_000
+    # Refit when the saved vectorizer is this many days old (or run `bot refit`).
+    refresh_days: int = 7
+    # Where the fitted vectorizer is saved.
+    model_path: str = "data/text-model.joblib"
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or self.refresh_days < 1:
+            raise ConfigError(f"[rank] window and refresh_days must be ≥ 1, not {self.window} and {self.refresh_days}")
+
+    def model_options(self) -> dict[str, Any]:
+        """The keyword arguments `compose_digests` takes to use the saved text model."""
+        return {
+            "model_path": Path(self.model_path),
+            "window": self.window,
+            "refresh": timedelta(days=self.refresh_days),
+        }
 
 
 @dataclass(frozen=True)
@@ -151,6 +175,7 @@ class Config:
     slack: SlackConfig = SlackConfig()
     smtp: SmtpConfig = SmtpConfig()
     web: WebConfig = WebConfig()
+    rank: RankConfig = RankConfig()
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
@@ -165,6 +190,7 @@ _SECTIONS = {
     "slack": SlackConfig,
     "smtp": SmtpConfig,
     "web": WebConfig,
+    "rank": RankConfig,
     "outbox": OutboxConfig,
 }
 

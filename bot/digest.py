@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from pathlib import Path
 
 from bot.models import Listing, Profile
 from bot.schedule import Occurrence, current_period, latest_due
@@ -76,6 +77,9 @@ def compose_digests(
     dry_run: bool = False,
     periods: Mapping[str, Occurrence] | None = None,
     ignore_composed: bool = False,
+    model_path: Path | None = None,
+    window: int = 50_000,
+    refresh: timedelta = timedelta(days=7),
 ) -> list[ComposedDigest]:
     """Create a digest for each profile that has none yet for its period (a dry run creates nothing).
 
@@ -84,6 +88,8 @@ def compose_digests(
     recorded as "empty" (or sent as an empty digest when the profile asks for that), so the next
     tick does not rank it again; a digest made by hand with nothing new records nothing.
     `ignore_composed` (a preview) ranks a profile even when this period's digest exists already.
+    With `model_path`, listings are vectorized by the saved text model (fitted again on the newest
+    `window` listings when it is missing or older than `refresh`); without it, on the candidates.
     """
     if periods is not None:
         profiles = [p for p in profiles if p.name in periods]
@@ -110,10 +116,19 @@ def compose_digests(
     by_id = {item.id: item for item in corpus}
 
     from bot.rank import rank  # imports scikit-learn: only when there is something to rank
+    from bot.rank.model import current_model
 
+    model = None
+    if model_path is not None:
+        model = current_model(model_path, lambda n: store.listings(limit=n), window=window, max_age=refresh, now=now)
     composed = []
     ranked = rank(
-        corpus, due, top={p.name: p.top for p in due}, min_score={p.name: p.min_score for p in due}, skip=skip
+        corpus,
+        due,
+        top={p.name: p.top for p in due},
+        min_score={p.name: p.min_score for p in due},
+        skip=skip,
+        model=model,
     )
     for profile, results in ranked:
         key = period[profile.name]

@@ -11,7 +11,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.models import Listing, Profile
 
-_PROFILE_FIELDS = {"name", "keywords", "exclude", "like", "dislike", "authors"}
+_PROFILE_FIELDS = {"name", "keywords", "exclude", "like", "dislike", "authors", "trend"}
 
 
 def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -99,9 +99,17 @@ def read_profiles(path: str | Path) -> list[Profile]:
                 likes=list(_strings(path, number, obj, "like")),
                 dislikes=list(_strings(path, number, obj, "dislike")),
                 authors=list(_strings(path, number, obj, "authors")),
+                trend=_trend(path, number, obj),
             )
         )
     return out
+
+
+def _trend(path: Path, number: int, obj: dict[str, Any]) -> float:
+    value = obj.get("trend", 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise InputError(f"{path}:{number}: 'trend' must be a number from 0 to 1")
+    return float(value)
 
 
 def listing_json(listing: Listing) -> dict[str, Any]:

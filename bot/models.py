@@ -55,6 +55,8 @@ class Profile:
     # says what happened) but gets no more email. Giving an address again with `bot profile edit
     # --email` clears it.
     email_unsubscribed_at: datetime | None = None
+    # How much community interest (upvotes, where the source has them) lifts a matching paper: 0 = none.
+    trend: float = 0.0
     id: int | None = None
     created_at: datetime | None = None
 

@@ -74,6 +74,8 @@ def validate_profile(profile: Profile) -> Profile:
         raise ProfileError(f"invalid --top {profile.top}: a digest holds between 1 and {MAX_TOP} papers")
     if not 0.0 <= profile.min_score < 1.0:
         raise ProfileError(f"invalid --min-score {profile.min_score}: use a number from 0 up to (not including) 1")
+    if not 0.0 <= profile.trend <= 1.0:
+        raise ProfileError(f"invalid --trend {profile.trend}: use a number from 0 (off) to 1")
     return profile
 
 

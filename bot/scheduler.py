@@ -89,6 +89,7 @@ def tick(
             max_age_days=config.digest.max_age_days,
             message_domain=parseaddr(config.smtp.sender)[1].rpartition("@")[2] or "localhost",
             periods=periods.due,
+            **config.rank.model_options(),
         )
         for c in report.composed:
             log.info("digest %s %s: %s, %d papers", c.profile.name, c.period, c.status, len(c.items))

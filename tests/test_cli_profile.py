@@ -90,6 +90,7 @@ def test_profiles_take_their_defaults_from_the_config(workdir, bot):
         ),
         (["-k", "x", "--slack-channel", "<!channel>"], "Error: invalid Slack channel '<!channel>'"),
         (["-k", "survey", "--exclude", "Survey"], "Error: 'survey' is both a keyword and excluded"),
+        (["-k", "x", "--trend", "2"], "Error: invalid --trend 2.0: use a number from 0 (off) to 1"),
     ],
 )
 def test_bad_profiles_are_refused_in_one_line_and_nothing_is_written(workdir, bot, args, message):
@@ -151,3 +152,11 @@ def test_import_creates_then_updates_and_refuses_all_on_one_bad_entry(workdir, b
     typo = workdir / "typo.toml"
     typo.write_text('[[profiles]]\nname = "c"\nkeyword = ["x"]\n')
     assert "unknown key(s) keyword" in bot("profile", "import", str(typo)).stderr
+
+
+def test_trend_is_set_shown_and_edited(workdir, bot):
+    added = bot("profile", "add", "hot", "--keywords", "agents", "--trend", "0.5")
+    assert added.exit_code == 0 and "trend 0.5" in added.output
+    assert json.loads(bot("profile", "show", "hot", "--json").output)["trend"] == 0.5
+    assert bot("profile", "edit", "hot", "--trend", "0").exit_code == 0
+    assert json.loads(bot("profile", "show", "hot", "--json").output)["trend"] == 0.0

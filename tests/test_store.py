@@ -260,6 +260,7 @@ _ADDED_AFTER_V1 = {
     *[("listings", c) for c in ("doi", "title_key", "comments", "ai_summary", "github_repo", "project_page")],
     ("source_state", "validators"),
     ("profiles", "email_unsubscribed_at"),
+    ("profiles", "trend"),
     ("profiles", "weekday"),
     ("profiles", "skip_weekends"),
     ("profiles", "send_empty"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -112,7 +113,7 @@ def listings(config: Config, as_json: bool, limit: int | None) -> None:
     "profiles_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSONL: name and any of keywords, exclude, like, dislike, authors.",
+    help="JSONL: name and any of keywords, exclude, like, dislike, authors, trend.",
 )
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Results per profile.")
 @config_option
@@ -143,6 +144,37 @@ def rank(config: Config, listings_path: Path, profiles_path: Path, top: int) -> 
             "results": [{"id": r.listing_id, "score": round(r.score, 4), "why": list(r.why)} for r in results],
         }
         click.echo(json.dumps(line, ensure_ascii=False))
+
+
+@cli.command()
+@config_option
+def refit(config: Config) -> None:
+    """Fit the ranking's vectorizer again on the newest listings and save it.
+
+    `bot digest` refits by itself when the saved vectorizer is older than [rank] refresh_days; run
+    this from cron or after a large import to refit now. Listings are only transformed in between.
+
+    \b
+    Example:
+        bot refit
+    """
+    from bot.rank.model import current_model
+
+    now = datetime.now(UTC)
+    path = Path(config.rank.model_path)
+    with open_store(config) as store:
+        model = current_model(
+            path,
+            lambda n: store.listings(limit=n),
+            window=config.rank.window,
+            max_age=timedelta(days=config.rank.refresh_days),
+            now=now,
+            force=True,
+        )
+    if model is None:
+        raise click.ClickException("nothing to fit: the store has no listings with words to learn (run: bot fetch)")
+    terms = len(model.vectorizer.vocabulary_)
+    click.echo(f"Fitted on {model.documents} listings ({terms} terms) at {now:%Y-%m-%d %H:%M} UTC; saved to {path}")
 
 
 @cli.command()

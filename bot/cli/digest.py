@@ -68,6 +68,7 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
             max_age_days=config.digest.max_age_days,
             message_domain=_message_domain(config),
             dry_run=dry_run,
+            **config.rank.model_options(),
         )
         if dry_run:
             _print_dry_run(composed)
@@ -136,6 +137,7 @@ def _write_preview(config: Config, store: Any, profile: Any, now: datetime, out_
         max_age_days=config.digest.max_age_days,
         dry_run=True,
         ignore_composed=True,
+        **config.rank.model_options(),
     )[0]
     if not composed.items:
         raise click.ClickException(f"nothing new to preview for {profile.name}: run `bot fetch` first")

@@ -63,6 +63,13 @@ def _profile_options(func: Any) -> Any:
             "--skip-weekends/--no-skip-weekends", default=None, help="No daily digest on Saturday and Sunday."
         ),
         click.option("--send-empty/--no-send-empty", default=None, help="Send a digest even when nothing new matched."),
+        click.option(
+            "--trend",
+            type=float,
+            default=None,
+            metavar="WEIGHT",
+            help="0–1: how much upvotes (where a source has them) lift papers in your area  [default: 0]",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -262,7 +269,7 @@ def _typed(entry: dict[str, Any]) -> dict[str, Any]:
                 raise ProfileError(f"{key} must be a list of strings")
         elif key == "created_at":
             raise ProfileError("created_at is set by the bot")
-        elif key == "min_score" and isinstance(value, int) and not isinstance(value, bool):
+        elif key in ("min_score", "trend") and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         elif key in ("email", "slack_channel"):
             if not isinstance(value, str):
@@ -293,6 +300,8 @@ def _summary(p: Profile) -> str:
         interests.append(f"{len(p.likes)} example paper{'s' if len(p.likes) != 1 else ''}")
     if p.authors:
         interests.append("authors " + ", ".join(p.authors))
+    if p.trend:
+        interests.append(f"trend {p.trend:g}")
     return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {_destinations(p)}"
 
 

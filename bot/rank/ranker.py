@@ -1,23 +1,68 @@
 """Score every listing for every profile and keep each profile's best, with the reasons they matched.
 
-Profiles are scored in chunks, so memory grows with the chunk, not with the number of profiles.
+Takes listings, profiles and optionally a saved `TextModel` (without one the vectorizer is fitted
+on the listings given, as `bot rank` does); hands on, per profile, its best `RankedListing`s.
+
+A profile's score for a listing is the cosine of two TF-IDF vectors, built in three steps:
+1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_matrix`);
+2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers is added to that
+   vector with a bounded weight, so a few clicks refine the keywords but cannot erase them;
+3. for profiles with no likes or dislikes yet, pseudo-relevance feedback: the strongest terms of
+   their best few listings join the query, which finds papers that say the same thing in other
+   words.
+Then favourite authors raise a listing, excluded words sink it, and a profile that asks for the
+trend lifts listings with many upvotes in proportion to how well they already match.
+
+Profiles are scored in chunks sized so that chunk × listings stays under `CELLS`: memory grows
+with neither the number of profiles nor the number of listings beyond that.
 """
 
 from __future__ import annotations
 
 import unicodedata
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence, Set
+from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
-from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_matrix
+from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_parts
 from bot.rank.why import explain
+from bot.rank.why import row as sparse_row
+
+if TYPE_CHECKING:
+    from bot.rank.model import TextModel
 
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
 EXCLUDE_PENALTY = 1.0  # sinks a listing with an excluded word below every listing that matched anything
-CHUNK = 256  # profiles scored at once: CHUNK × listings float32 scores in memory
+CHUNK = 256  # at most this many profiles scored at once
+CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
+
+# Pseudo-relevance feedback (Rocchio on the top of the first ranking, RM3's usual sizes).
+FEEDBACK_DOCS = 10
+FEEDBACK_TERMS = 20
+FEEDBACK_WEIGHT = 0.5
+
+# The learned model: from this many ratings (likes + dislikes, at least one like) on, its weight
+# vector joins the profile vector.
+LEARN_AFTER = 5
+# With keywords, the best match of the liked papers scores at most this share of the best keyword
+# match (half of it once a learned model joins); disliked papers take off up to DISLIKE_SHARE.
+# Without keywords the liked papers are the anchor and the learned model weighs LEARNED_WEIGHT.
+FEEDBACK_SHARE = 0.8
+DISLIKE_SHARE = 0.3
+LEARNED_WEIGHT = 1.0
+# With keywords, the learned model's share grows linearly with the ratings behind it, from a
+# sixteenth of LEARNED_SHARE at LEARN_AFTER ratings to all of it at LEARNED_FULL_AT: then it
+# leads, and the keywords still count.
+LEARNED_SHARE = 2.0
+LEARNED_FULL_AT = 20
+LEARNED_C = 0.1
+BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
 
 
 def author_key(name: str) -> str:
@@ -32,23 +77,31 @@ def rank(
     top: int | Mapping[str, int] = 10,
     min_score: float | Mapping[str, float] = 0.0,
     skip: Mapping[str, Set[str]] | None = None,
+    model: TextModel | None = None,
 ) -> Iterator[tuple[Profile, list[RankedListing]]]:
     """Yield (profile, results) for each profile, in order: best first, score above min_score,
     at most `top`, never the profile's own liked or disliked listings nor those in `skip[name]`.
 
-    `top` and `min_score` may be one value for all profiles or a mapping by profile name.
+    `top` and `min_score` may be one value for all profiles or a mapping by profile name. With a
+    `model`, listings are only transformed; without one, a vectorizer is fitted on them.
     """
     if not listings or not profiles:
         for profile in profiles:
             yield profile, []
         return
-    vectorizer = make_vectorizer()
+    texts = [document(item) for item in listings]
     try:
-        docs = vectorizer.fit_transform([document(item) for item in listings]).tocsr()
+        if model is not None:
+            vectorizer = model.vectorizer
+            docs = vectorizer.transform(texts).tocsr()
+        else:
+            vectorizer = make_vectorizer()
+            docs = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # no word survives stop-word removal: nothing can match anything
         for profile in profiles:
             yield profile, []
         return
+    del texts
     names = vectorizer.get_feature_names_out()
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
@@ -56,13 +109,28 @@ def rank(
         for author in item.authors:
             by_author[author_key(author)].append(i)
     docs_by_column = docs.tocsc() if any(p.exclude for p in profiles) else None
+    popularity = _popularity(listings) if any(p.trend for p in profiles) else None
+    docs_t = docs.T.tocsr()
 
-    for start in range(0, len(profiles), CHUNK):
-        chunk = profiles[start : start + CHUNK]
-        queries = profile_matrix(vectorizer, docs, index, chunk)
-        scores = (queries @ docs.T).toarray()
-        for row, profile in enumerate(chunk):
-            row_scores = scores[row]
+    chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
+    for start in range(0, len(profiles), chunk_size):
+        chunk = profiles[start : start + chunk_size]
+        keywords, likes, dislikes = profile_parts(vectorizer, docs, index, chunk)
+        learned = _learned(docs, index, chunk)
+        ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
+        queries = _blend(keywords, likes, dislikes, learned, docs_t, ratings)
+        base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
+        scores = (queries @ docs_t).toarray()
+        # Pseudo-relevance feedback stands in for real feedback: profiles with likes or dislikes
+        # already say what they want, and a guessed expansion would only blur it.
+        guess = ~(_nonempty(likes) | _nonempty(dislikes))
+        if guess.any():
+            queries = _feedback(queries, scores, docs, guess)
+            scores = (queries @ docs_t).toarray()
+        for row_in_chunk, profile in enumerate(chunk):
+            row_scores = scores[row_in_chunk]
+            if popularity is not None and profile.trend:
+                row_scores *= 1.0 + profile.trend * popularity
             matched_authors: dict[int, list[str]] = defaultdict(list)
             for wanted in profile.authors:
                 for doc in by_author.get(author_key(wanted), ()):
@@ -70,14 +138,7 @@ def rank(
                     row_scores[doc] += AUTHOR_BONUS
             if docs_by_column is not None:
                 for phrase in profile.exclude:
-                    columns = phrase_features(vectorizer, phrase)
-                    if columns:
-                        hit = np.ones(docs.shape[0], dtype=bool)
-                        for col in columns:
-                            present = np.zeros(docs.shape[0], dtype=bool)
-                            present[docs_by_column[:, col].indices] = True
-                            hit &= present
-                        row_scores[hit] -= EXCLUDE_PENALTY
+                    row_scores[_containing(vectorizer, docs_by_column, phrase)] -= EXCLUDE_PENALTY
             hidden = set(profile.likes) | set(profile.dislikes) | set((skip or {}).get(profile.name, ()))
             for listing_id in hidden:
                 if listing_id in index:
@@ -86,24 +147,155 @@ def rank(
             floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
             best = _top(row_scores, limit, floor)
             liked = [index[i] for i in profile.likes if i in index]
-            liked_rows = docs[liked] if liked else None
             liked_titles = [listings[i].title for i in liked]
-            results = [
-                RankedListing(
-                    listing_id=listings[doc].id,
-                    score=float(row_scores[doc]),
-                    why=explain(
-                        queries[row],
-                        docs[doc],
-                        names,
-                        liked_rows=liked_rows,
-                        liked_titles=liked_titles,
-                        matched_authors=matched_authors.get(doc),
-                    ),
+            # One product per profile for "the liked paper it most resembles" of every result.
+            similarity = (docs[liked] @ docs_t[:, best]).toarray() if liked and best else None
+            results = []
+            for position, doc in enumerate(best):
+                why = explain(
+                    sparse_row(base, row_in_chunk),
+                    sparse_row(docs, doc),
+                    names,
+                    liked_similarity=similarity[:, position] if similarity is not None else None,
+                    liked_titles=liked_titles,
+                    matched_authors=matched_authors.get(doc),
+                    expanded_row=sparse_row(queries, row_in_chunk),
                 )
-                for doc in best
-            ]
+                if popularity is not None and profile.trend and listings[doc].upvotes:
+                    why += (f"trending: {listings[doc].upvotes} upvotes",)
+                results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
             yield profile, results
+
+
+def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]) -> sp.csr_matrix:
+    """A linear SVM's weight vector (L2-normalised) for each profile with enough ratings; empty rows elsewhere.
+
+    Liked papers are positives; disliked ones and a bounded sample of the unrated listings are
+    negatives (most listings are not what one person wants), the classes balanced. The weights
+    live in the same TF-IDF space as the listings, so the SVM's score is one more dot product.
+    """
+    rows = []
+    for profile in chunk:
+        pos = sorted({index[i] for i in profile.likes if i in index})
+        neg = sorted({index[i] for i in profile.dislikes if i in index} - set(pos))
+        if len(pos) + len(neg) < LEARN_AFTER or not pos:
+            rows.append(sp.csr_matrix((1, docs.shape[1]), dtype=np.float32))
+            continue
+        from sklearn.svm import LinearSVC
+
+        rated = np.asarray(pos + neg, dtype=np.int64)
+        rng = np.random.default_rng(zlib.crc32(profile.name.encode()))
+        unrated = np.setdiff1d(np.arange(docs.shape[0]), rated)
+        if unrated.size > BACKGROUND:
+            unrated = rng.choice(unrated, BACKGROUND, replace=False)
+        train = np.concatenate([rated, unrated])
+        y = np.zeros(train.size)
+        y[: len(pos)] = 1
+        clf = LinearSVC(C=LEARNED_C, class_weight="balanced")
+        clf.fit(docs[train], y)
+        rows.append(normalize(sp.csr_matrix(clf.coef_.astype(np.float32))))
+    return sp.vstack(rows, format="csr")
+
+
+def _blend(
+    keywords: sp.csr_matrix,
+    likes: sp.csr_matrix,
+    dislikes: sp.csr_matrix,
+    learned: sp.csr_matrix,
+    docs_t: sp.csr_matrix,
+    ratings: np.ndarray,
+) -> sp.csr_matrix:
+    """One query row per profile: its anchor plus its feedback, each part scaled to the anchor's best score.
+
+    The anchor is the typed keywords (the liked papers when there are none). A centroid of similar
+    papers scores far higher than a three-word query ever does, so each feedback part is first
+    divided by its own best score over these listings and then weighed against the anchor's best.
+    With a handful of ratings the feedback's best match stays below the best keyword match, so a
+    few clicks cannot erase what the person typed; the learned model's share grows with the
+    ratings until, at LEARNED_FULL_AT, it leads.
+    """
+    feedback = _nonempty(likes) | _nonempty(learned) | _nonempty(dislikes)
+    if not feedback.any():
+        return keywords
+    best_kw, best_like = _best(keywords, docs_t, feedback), _best(likes, docs_t, feedback)
+    best_learned, best_dislike = _best(learned, docs_t, feedback), _best(dislikes, docs_t, feedback)
+    by_keywords = best_kw > 0
+    anchor = np.where(by_keywords, best_kw, best_like)
+    has_learned = best_learned > 0
+    like_share = np.where(has_learned, FEEDBACK_SHARE / 2, FEEDBACK_SHARE)
+    like_coef = np.where(by_keywords, _ratio(anchor * like_share, best_like), 1.0)
+    # The learned model earns its weight with the ratings behind it: it takes over as they accumulate.
+    ramp = (ratings - LEARN_AFTER + 1) / (LEARNED_FULL_AT - LEARN_AFTER + 1)
+    learned_share = LEARNED_SHARE * np.clip(ramp, 0.0, 1.0)
+    learned_coef = _ratio(anchor * np.where(by_keywords, learned_share, LEARNED_WEIGHT), best_learned)
+    dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
+    query = (
+        keywords + sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
+    )
+    return normalize(query).tocsr()
+
+
+def _nonempty(m: sp.csr_matrix) -> np.ndarray:
+    return np.diff(m.indptr) > 0
+
+
+def _best(part: sp.csr_matrix, docs_t: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Each row's best score over the listings (0 for empty rows and rows not asked for)."""
+    out = np.zeros(part.shape[0], dtype=np.float32)
+    wanted = np.flatnonzero(rows & _nonempty(part))
+    if wanted.size:
+        out[wanted] = (part[wanted] @ docs_t).max(axis=1).toarray().ravel()
+    return out
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator, dtype=np.float32), where=denominator > 0)
+
+
+def _feedback(queries: sp.csr_matrix, scores: np.ndarray, docs: sp.csr_matrix, wanted: np.ndarray) -> sp.csr_matrix:
+    """Pseudo-relevance feedback for the `wanted` rows: add the strongest FEEDBACK_TERMS terms of the
+    centroid of each one's FEEDBACK_DOCS best listings (those that matched at all) to its query."""
+    k = min(FEEDBACK_DOCS, scores.shape[1])
+    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(scores.shape[0]), k)
+    cols = best.ravel()
+    weights = ((scores[rows, cols] > 0) & wanted[rows]).astype(np.float32)
+    centroid = (sp.csr_matrix((weights, (rows, cols)), shape=scores.shape) @ docs).tocsr()
+    # Keep each row's strongest terms only: the expansion is a few good words, not a whole abstract.
+    data, indices, indptr = [], [], [0]
+    for r in range(centroid.shape[0]):
+        lo, hi = centroid.indptr[r], centroid.indptr[r + 1]
+        values = centroid.data[lo:hi]
+        keep = np.argsort(-values)[:FEEDBACK_TERMS]
+        data.append(values[keep])
+        indices.append(centroid.indices[lo:hi][keep])
+        indptr.append(indptr[-1] + keep.size)
+    expansion = sp.csr_matrix(
+        (np.concatenate(data) if data else [], np.concatenate(indices) if indices else [], indptr),
+        shape=centroid.shape,
+        dtype=np.float32,
+    )
+    return normalize(queries + FEEDBACK_WEIGHT * normalize(expansion)).tocsr()
+
+
+def _popularity(listings: Sequence[Listing]) -> np.ndarray:
+    """Upvotes on a log scale, 0 (none, or the source has none) to 1 (the most upvoted listing here)."""
+    votes = np.array([max(item.upvotes or 0, 0) for item in listings], dtype=np.float32)
+    most = votes.max(initial=0.0)
+    return np.log1p(votes) / np.log1p(most) if most > 0 else np.zeros_like(votes)
+
+
+def _containing(vectorizer, docs_by_column: sp.csc_matrix, phrase: str) -> np.ndarray:
+    """A mask of the listings that contain every n-gram of `phrase` (none if it is unknown)."""
+    hit = np.zeros(docs_by_column.shape[0], dtype=bool)
+    columns = phrase_features(vectorizer, phrase)
+    if columns:
+        hit[:] = True
+        for col in columns:
+            present = np.zeros(docs_by_column.shape[0], dtype=bool)
+            present[docs_by_column[:, col].indices] = True
+            hit &= present
+    return hit
 
 
 def _top(scores: np.ndarray, k: int, floor: float) -> list[int]:

@@ -11,19 +11,13 @@ from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile
 
-# How much each kind of interest weighs in the profile vector, each part normalised first so that a
-# profile with twenty example papers does not drown the three keywords its owner typed.
-KEYWORD_WEIGHT = 1.0
-LIKE_WEIGHT = 0.8
-DISLIKE_WEIGHT = 0.3
-
 
 def document(listing: Listing) -> str:
     # The title twice: it is the author's own summary, so its words count more than the abstract's.
     return f"{listing.title}. {listing.title}. {listing.abstract}"
 
 
-def make_vectorizer() -> TfidfVectorizer:
+def make_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> TfidfVectorizer:
     """Words and two-word phrases, so "speculative decoding" is matched as a phrase, not two loose words."""
     return TfidfVectorizer(
         lowercase=True,
@@ -31,17 +25,20 @@ def make_vectorizer() -> TfidfVectorizer:
         stop_words="english",
         ngram_range=(1, 2),
         sublinear_tf=True,
+        min_df=min_df,
+        max_features=max_features,
         dtype=np.float32,
     )
 
 
-def profile_matrix(
+def profile_parts(
     vectorizer: TfidfVectorizer,
     docs: sp.csr_matrix,
     index: dict[str, int],
     profiles: Sequence[Profile],
-) -> sp.csr_matrix:
-    """One L2-normalised row per profile: keywords + liked papers − disliked papers."""
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """Three L2-normalised rows per profile (empty where it has none): its keywords, the centroid of
+    its liked papers and that of its disliked ones. The ranker weighs them (`ranker._blend`)."""
     n = len(profiles)
     keyword_texts: list[str] = []
     kw_rows, kw_cols = [], []
@@ -69,9 +66,9 @@ def profile_matrix(
         keywords = normalize(assign @ kw_vectors)
     else:
         keywords = sp.csr_matrix((n, vocab), dtype=np.float32)
-    likes = normalize(like_w.tocsr() @ docs)
-    dislikes = normalize(dislike_w.tocsr() @ docs)
-    return normalize(KEYWORD_WEIGHT * keywords + LIKE_WEIGHT * likes - DISLIKE_WEIGHT * dislikes).tocsr()
+    likes = normalize(like_w.tocsr() @ docs).tocsr()
+    dislikes = normalize(dislike_w.tocsr() @ docs).tocsr()
+    return keywords.tocsr(), likes, dislikes
 
 
 def phrase_features(vectorizer: TfidfVectorizer, phrase: str) -> list[int]:

@@ -1,6 +1,15 @@
-"""Why a listing matched a profile: the phrases that weighed most, the liked paper it resembles, the author."""
+"""Why a listing matched a profile: the phrases that weighed most, the liked paper it resembles, the author.
+
+Takes sparse rows as (column indices, weights) pairs, sliced straight out of CSR matrices: building
+a scipy row per result cost more than the ranking itself. Terms come from the profile's own vector
+(its keywords and liked papers) first; only when none of those is in the listing do the words the
+ranking added (feedback, learned model) explain it. The vectorizer drops stop words, so no reason
+is ever a stop word.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,32 +21,44 @@ RELATIVE_FLOOR = 0.2
 MIN_LIKE_SIMILARITY = 0.02  # below this a liked paper explains nothing
 _TITLE_CHARS = 70
 
+Row = tuple[np.ndarray, np.ndarray]  # (sorted or not) column indices, weights
+
+
+def row(matrix: sp.csr_matrix, i: int) -> Row:
+    lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[lo:hi], matrix.data[lo:hi]
+
 
 def explain(
-    profile_row: sp.csr_matrix,
-    doc_row: sp.csr_matrix,
+    profile_row: Row,
+    doc_row: Row,
     feature_names: np.ndarray,
     *,
-    liked_rows: sp.csr_matrix | None = None,
-    liked_titles: list[str] | None = None,
-    matched_authors: list[str] | None = None,
+    liked_similarity: np.ndarray | None = None,
+    liked_titles: Sequence[str] = (),
+    matched_authors: Sequence[str] | None = None,
+    expanded_row: Row | None = None,
 ) -> tuple[str, ...]:
+    """`liked_similarity[j]` is the listing's cosine to the profile's j-th liked paper."""
     reasons = [f"author: {name}" for name in matched_authors or []]
-    reasons += _terms(profile_row, doc_row, feature_names)
-    if liked_rows is not None and liked_titles:
-        sims = (liked_rows @ doc_row.T).toarray().ravel()
-        best = int(np.argmax(sims))
-        if sims[best] >= MIN_LIKE_SIMILARITY:
+    terms = _terms(profile_row, doc_row, feature_names)
+    if not terms and expanded_row is not None:
+        terms = _terms(expanded_row, doc_row, feature_names)
+    reasons += terms
+    if liked_similarity is not None and liked_similarity.size and liked_titles:
+        best = int(np.argmax(liked_similarity))
+        if liked_similarity[best] >= MIN_LIKE_SIMILARITY:
             title = liked_titles[best]
             reasons.append("like: " + (title if len(title) <= _TITLE_CHARS else title[: _TITLE_CHARS - 1] + "…"))
     return tuple(reasons)
 
 
-def _terms(profile_row: sp.csr_matrix, doc_row: sp.csr_matrix, feature_names: np.ndarray) -> list[str]:
-    contribution = profile_row.multiply(doc_row).tocsr()
-    positive = contribution.data > RELATIVE_FLOOR * contribution.data.max(initial=0.0)
-    data, indices = contribution.data[positive], contribution.indices[positive]
-    strongest = [str(feature_names[indices[pos]]) for pos in np.argsort(-data)[: MAX_TERMS * 4]]
+def _terms(profile_row: Row, doc_row: Row, feature_names: np.ndarray) -> list[str]:
+    common, in_profile, in_doc = np.intersect1d(profile_row[0], doc_row[0], assume_unique=True, return_indices=True)
+    contribution = profile_row[1][in_profile] * doc_row[1][in_doc]
+    positive = contribution > RELATIVE_FLOOR * contribution.max(initial=0.0)
+    data, indices = contribution[positive], common[positive]
+    strongest = [str(feature_names[indices[pos]]) for pos in np.argsort(-data, kind="stable")[: MAX_TERMS * 4]]
     # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
     covered = {word for term in strongest if " " in term for word in term.split()}
     return [term for term in strongest if " " in term or term not in covered][:MAX_TERMS]

@@ -87,6 +87,7 @@ profiles = sa.Table(
     sa.Column("weekday", sa.String(3), nullable=False, server_default="mon"),  # weekly digests go out on this day
     sa.Column("skip_weekends", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("send_empty", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("trend", sa.Float, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -220,13 +221,19 @@ def _v4_sources(conn: Connection) -> None:
     sources.create(conn)
 
 
+def _v5_profile_trend(conn: Connection) -> None:
+    """profiles.trend, how much upvotes weigh in a profile's ranking (0 for every existing profile)."""
+    conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN trend FLOAT NOT NULL DEFAULT 0"))
+
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema.
 MIGRATIONS: Mapping[int, Migration] = {
     2: _v2_schedules_and_leases,
     3: _v3_email_unsubscribed_at,
     4: _v4_sources,
+    5: _v5_profile_trend,
 }
-LATEST = 4
+LATEST = 5
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:

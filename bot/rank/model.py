@@ -1,0 +1,89 @@
+"""The text model: a TF-IDF vectorizer fitted on a bounded window of recent listings, saved to disk.
+
+Takes listings (the newest `window` of the store) and hands on a `TextModel` that turns any listing
+into a vector without refitting, so a day of new listings is only transformed. The model is fitted
+again when it is older than its refresh age; memory stays bounded by the window and by
+`MAX_FEATURES`, however large the store grows (refitting over a whole corpus is what ran
+arxiv-sanity out of memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.models import Listing
+from bot.rank.vectors import document, make_vectorizer
+
+# A saved model is fitted on many listings: a phrase seen in only one of them explains nothing yet
+# and would only grow the vocabulary, and the vocabulary is capped so the model's size is bounded.
+SAVED_MIN_DF = 2
+MAX_FEATURES = 400_000
+
+
+@dataclass(frozen=True)
+class TextModel:
+    vectorizer: TfidfVectorizer
+    fitted_at: datetime
+    documents: int  # how many listings it was fitted on
+
+    def is_stale(self, now: datetime, max_age: timedelta) -> bool:
+        return now - self.fitted_at >= max_age
+
+
+def fit_model(listings: Sequence[Listing], *, now: datetime) -> TextModel:
+    """Fit on these listings (the caller bounds them); words seen once are kept only in small corpora."""
+    many = len(listings) >= 1000
+    vectorizer = make_vectorizer(min_df=SAVED_MIN_DF if many else 1, max_features=MAX_FEATURES)
+    vectorizer.fit(document(item) for item in listings)
+    return TextModel(vectorizer, now, len(listings))
+
+
+def save_model(model: TextModel, path: Path) -> None:
+    import joblib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    joblib.dump(model, partial)
+    partial.replace(path)  # readers never see half a file
+
+
+def load_model(path: Path) -> TextModel | None:
+    """The saved model, or None if there is none or it cannot be read (it is then simply fitted again)."""
+    import joblib
+
+    if not path.exists():
+        return None
+    try:
+        model = joblib.load(path)
+    except Exception:  # a file from another scikit-learn or a torn write: refit rather than fail the digest
+        return None
+    return model if isinstance(model, TextModel) else None
+
+
+def current_model(
+    path: Path,
+    recent: Callable[[int], Sequence[Listing]],
+    *,
+    window: int,
+    max_age: timedelta,
+    now: datetime,
+    force: bool = False,
+) -> TextModel | None:
+    """The saved model if it is fresh, else one fitted on `recent(window)` and saved. None if nothing to fit."""
+    model = None if force else load_model(path)
+    if model is not None and not model.is_stale(now, max_age):
+        return model
+    listings = recent(window)
+    if not listings:
+        return model
+    try:
+        model = fit_model(listings, now=now)
+    except ValueError:  # no word survives stop-word removal or min_df
+        return None
+    save_model(model, path)
+    return model
