@@ -1,0 +1,92 @@
+"""What every part of the store shares: the engine (SQLite pragmas included), the migration on
+open, dialect-aware INSERT ... ON CONFLICT, and chunked IN (...) lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.errors import StoreError
+from bot.store import schema
+
+_CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """An INSERT that supports ON CONFLICT, in the dialect of the connection (SQLite or PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")  # a second process waits instead of failing
+            cur.close()
+
+    return engine
+
+
+class StoreBase:
+    """The connection to the database; the statements live in the subclasses, one per concern."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        try:
+            with self.engine.begin() as conn:
+                self.version = schema.migrate(conn)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open database {url}: {exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raise if the database does not answer (for health checks)."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(1))
+
+    def __enter__(self) -> StoreBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _select_in(
+        conn: Connection,
+        table: sa.Table,
+        column: sa.Column[Any],
+        values: Iterable[str],
+        columns: Sequence[Any] | None = None,
+    ) -> list[Any]:
+        values = list(values)
+        rows: list[Any] = []
+        for start in range(0, len(values), _CHUNK):
+            query = sa.select(*(columns or [table])).where(column.in_(values[start : start + _CHUNK]))
+            rows.extend(conn.execute(query).all())
+        return rows
