@@ -148,6 +148,12 @@ def deliver_pending(
     """
     clock = (lambda: now) if now is not None else _utcnow
     owner = owner or process_owner()
+    render = {
+        "sender": sender,
+        "abstract_chars": abstract_chars,
+        "links": links,
+        "unsubscribe_mailto": unsubscribe_mailto,
+    }
     outcomes: list[DeliveryOutcome] = []
     cursor = 0
     while not should_stop():
@@ -163,18 +169,16 @@ def deliver_pending(
         if not claimed:
             break
         cursor = claimed[-1].id
-        render = {
-            "sender": sender,
-            "abstract_chars": abstract_chars,
-            "links": links,
-            "unsubscribe_mailto": unsubscribe_mailto,
-        }
         with contextlib.ExitStack() as batches:
             opened: set[int] = set()
             for position, digest in enumerate(claimed):
                 if should_stop():
                     store.release([d.id for d in claimed[position:]], owner)
                     break
+                # A slow batch can outlive its lease; renew it before each send, and leave a delivery
+                # alone if another process has taken it over meanwhile (it is sending it).
+                if not store.renew_lease(digest.id, owner, now=clock(), lease=lease):
+                    continue
                 notifier = notifiers.get(digest.channel)
                 if notifier is not None and id(notifier) not in opened:
                     batches.enter_context(notifier.batch())

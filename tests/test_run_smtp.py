@@ -173,3 +173,22 @@ def test_sigterm_mid_batch_finishes_the_message_being_sent_and_releases_the_rest
         assert bot("run", "--once").exit_code == 0
         received = Counter(r.message["Message-ID"] for r in server.handler.received)
     assert len(received) == 20 and set(received.values()) == {1}
+
+
+def test_batches_slower_than_their_lease_are_still_sent_once(workdir, bot, tmp_path):
+    """A batch takes longer than its lease, and a second process takes over what the first had not
+    reached yet: each process renews its claim before each send, so no message goes twice."""
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.delay = 0.5
+        configure(workdir, smtp_config(server.port, "\n[delivery]\nbatch_size = 6\nlease_seconds = 1\n"))
+        add_profiles(workdir, 12)
+        runs = [Running(workdir, wait=False) for _ in range(2)]
+        try:
+            for run in runs:
+                run.wait_running()
+            wait_for(lambda: states(workdir) == Counter({"sent": 12}), timeout=120)
+        finally:
+            logs = [run.stop() for run in runs]
+        received = Counter(r.message["Message-ID"] for r in server.handler.received)
+    assert [run.proc.returncode for run in runs] == [0, 0], "\n".join(logs)
+    assert len(received) == 12 and set(received.values()) == {1}, received

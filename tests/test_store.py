@@ -131,6 +131,18 @@ def test_a_claim_is_exclusive_until_its_lease_runs_out(store):
     assert reclaimed.attempts == 2
 
 
+def test_a_renewed_lease_keeps_the_claim_and_a_lost_one_says_so(store):
+    store.upsert_listings([paper("a")])
+    p = store.add_profile(Profile(name="p", keywords=["x"]))
+    (digest_id,) = store.create_digests(p, "2026-11-27", [("a", 0.9, [])])
+    store.claim_deliveries("slow", now=NOW, lease=LEASE, limit=1)
+    assert store.renew_lease(digest_id, "slow", now=NOW + timedelta(minutes=4), lease=LEASE)
+    assert store.claim_deliveries("other", now=NOW + timedelta(minutes=6), lease=LEASE, limit=1) == []
+    # Past the renewed lease another process takes it over; the slow one must then leave it alone.
+    assert store.claim_deliveries("other", now=NOW + timedelta(minutes=10), lease=LEASE, limit=1)
+    assert not store.renew_lease(digest_id, "slow", now=NOW + timedelta(minutes=10), lease=LEASE)
+
+
 def test_released_deliveries_are_claimable_at_once_and_not_counted(store):
     store.upsert_listings([paper("a"), paper("b")])
     p = store.add_profile(Profile(name="p", keywords=["x"]))

@@ -207,6 +207,16 @@ class DeliveryStatements(StoreBase):
             )
         return self._digests(sorted(claimed))
 
+    def renew_lease(self, digest_id: int, owner: str, *, now: datetime, lease: timedelta) -> bool:
+        """Extend this owner's claim on a pending delivery; False if the claim is no longer its own."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                digests.update()
+                .where(digests.c.id == digest_id, digests.c.lease_owner == owner, digests.c.state == "pending")
+                .values(lease_until=now + lease)
+            )
+        return result.rowcount == 1
+
     def release(self, digest_ids: Sequence[int], owner: str) -> None:
         """Give back claimed deliveries that were not attempted (the process is stopping)."""
         if not digest_ids:
