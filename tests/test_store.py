@@ -166,7 +166,7 @@ def test_a_failed_delivery_can_be_requeued(store):
         store.requeue(digest_id)
     store.claim_deliveries("me", now=NOW, lease=LEASE, limit=1)
     store.record_failure(digest_id, "550 no such user", retry_at=None)
-    store.requeue(digest_id, now=NOW)
+    store.requeue(digest_id)
     (again,) = store.claim_deliveries("me", now=NOW, lease=LEASE, limit=1)
     assert again.attempts == 1
     with pytest.raises(StoreError, match="no delivery 999"):

@@ -228,8 +228,8 @@ class DeliveryStatements(StoreBase):
                 .values(lease_owner=None, lease_until=None, attempts=digests.c.attempts - 1)
             )
 
-    def requeue(self, digest_id: int, *, now: datetime | None = None) -> None:
-        """Put a failed delivery back in the queue with a fresh count of attempts."""
+    def requeue(self, digest_id: int) -> None:
+        """Put a failed delivery back in the queue, ready at once, with a fresh count of attempts."""
         with self.engine.begin() as conn:
             state = conn.execute(sa.select(digests.c.state).where(digests.c.id == digest_id)).scalar()
             if state is None:
@@ -239,7 +239,7 @@ class DeliveryStatements(StoreBase):
             conn.execute(
                 digests.update()
                 .where(digests.c.id == digest_id)
-                .values(state="pending", attempts=0, next_attempt_at=now or _now(), lease_owner=None, lease_until=None)
+                .values(state="pending", attempts=0, next_attempt_at=None, lease_owner=None, lease_until=None)
             )
 
     def pending_digests(self, *, profile: str | None = None) -> list[Digest]:
