@@ -213,13 +213,20 @@ class Running:
             self.lines.append(line)
 
     def stop(self, signum: int = signal.SIGTERM) -> str:
-        """Send the signal, wait for the exit, and return everything it logged."""
+        """Send the signal, wait for the exit, and return everything it logged.
+
+        A process that does not stop within a minute is killed (its return code then says so), so a
+        failing test never leaves a `bot run` behind, nor skips stopping the next one.
+        """
         try:
             self.proc.send_signal(signum)
             self.proc.wait(timeout=60)
-            self._reader.join(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.lines.append("(did not stop within 60 s of the signal: killed)\n")
         finally:
             self.proc.kill()
+            self.proc.wait()
+            self._reader.join(timeout=5)
             self.proc.stdout.close()
             self.proc.stderr.close()
         return "".join(self.lines)
