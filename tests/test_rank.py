@@ -127,3 +127,32 @@ def test_why_leaves_out_weak_words(seed_listings):
     assert all(r.why for r in results)
     assert not any("model" in r.why for r in results)
     assert any("draft model" in r.why for r in results)
+
+
+def word_forms():
+    return [
+        Listing(id="plural", title="Legged robots", abstract="Robots that walk on uneven ground."),
+        Listing(id="adjective", title="Robotic grasping", abstract="A robotic hand grasps unknown objects."),
+        Listing(id="other", title="Query optimization", abstract="Databases plan queries."),
+    ]
+
+
+def test_word_forms_are_one_term_and_why_shows_them_as_written():
+    results = ranked(word_forms(), Profile(name="p", keywords=["robot"]))["p"]
+    assert {r.listing_id for r in results} == {"plural", "adjective"}  # "robots", "robotic": one stem
+    assert all(r.why == ("robot",) for r in results)  # the keyword as the person typed it
+    # A liked paper's words read as the listing writes them (its most frequent form: the title counts
+    # twice), never as a bare stem ("queri", "databas").
+    liked = Listing(id="db", title="Databases", abstract="Queries over databases.")
+    results = ranked([*word_forms(), liked], Profile(name="p", likes=["db"]))["p"]
+    assert results[0].listing_id == "other"
+    assert set(results[0].why) == {"databases", "query", "like: Databases"}
+
+
+def test_a_phrase_matches_its_other_word_forms():
+    listings = [
+        Listing(id="forms", title="Graph colorings", abstract="Colorings of sparse graphs."),
+        Listing(id="loose", title="Graph drawing", abstract="Coloring is not studied here."),
+    ]
+    results = ranked(listings, Profile(name="p", keywords=["graph coloring"]))["p"]
+    assert results[0].listing_id == "forms" and results[0].why[0] == "graph coloring"

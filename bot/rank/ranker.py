@@ -23,6 +23,7 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence, Set
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +31,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
-from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_parts
+from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_parts, readable, surface_forms
 from bot.rank.why import explain
 from bot.rank.why import row as sparse_row
 
@@ -150,6 +151,7 @@ def rank(
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
             similarity = (docs[liked] @ docs_t[:, best]).toarray() if liked and best else None
+            said = _Readable(profile.keywords)
             results = []
             for position, doc in enumerate(best):
                 why = explain(
@@ -160,11 +162,31 @@ def rank(
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
                     expanded_row=sparse_row(queries, row_in_chunk),
+                    readable=partial(said.words, listing=listings[doc]),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
                 results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
             yield profile, results
+
+
+class _Readable:
+    """Stemmed terms in words: as the profile's keywords write them, else as the listing does. Typed
+    terms are remembered across the profile's results; a listing's words are read only when a term
+    needs them (most reasons are typed keywords)."""
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        self.typed = surface_forms(keywords)
+        self.known: dict[str, str] = {}
+
+    def words(self, term: str, listing: Listing) -> str:
+        text = self.known.get(term)
+        if text is None:
+            if all(part in self.typed for part in term.split()):
+                text = self.known[term] = readable(term, self.typed)
+            else:
+                text = readable(term, self.typed, surface_forms([document(listing)]))
+        return text
 
 
 def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]) -> sp.csr_matrix:

@@ -1,12 +1,20 @@
-"""TF-IDF vectors for listings, and one vector per profile built from its interests (Rocchio-style)."""
+"""TF-IDF vectors for listings, and one vector per profile built from its interests (Rocchio-style).
+
+Words are stemmed (Snowball's English stemmer, Porter2) so "robot", "robots" and "robotic" or
+"attack" and "attacks" are one term; `readable` turns a stemmed term back into words for `why`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer, strip_accents_unicode
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile
@@ -17,13 +25,48 @@ def document(listing: Listing) -> str:
     return f"{listing.title}. {listing.title}. {listing.abstract}"
 
 
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=500_000)  # a corpus repeats its words: each distinct word is stemmed once
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def words(text: str) -> list[tuple[str, str]]:
+    """(stem, word as written, lowercased) for each word of `text` that is not a stop word."""
+    return [(stem(w), w) for w in _WORD.findall(strip_accents_unicode(text.lower())) if w not in ENGLISH_STOP_WORDS]
+
+
+class Analyzer:
+    """Stemmed words and two-word phrases, stop words dropped first (as scikit-learn's word analyzer
+    does). A class rather than a closure so a fitted vectorizer can be saved with joblib."""
+
+    def __call__(self, text: str) -> list[str]:
+        stems = [s for s, _ in words(text)]
+        return stems + [f"{a} {b}" for a, b in pairwise(stems)]
+
+
+def surface_forms(texts: Iterable[str]) -> dict[str, str]:
+    """Each stem's most frequent written form in `texts` (the first seen on a tie)."""
+    counts: dict[str, dict[str, int]] = {}
+    for text in texts:
+        for s, w in words(text):
+            forms = counts.setdefault(s, {})
+            forms[w] = forms.get(w, 0) + 1
+    return {s: max(forms, key=forms.__getitem__) for s, forms in counts.items()}
+
+
+def readable(term: str, *forms: Mapping[str, str]) -> str:
+    """A stemmed term in words: each stem as the first of `forms` writes it (the stem itself if none)."""
+    return " ".join(next((f[part] for f in forms if part in f), part) for part in term.split())
+
+
 def make_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> TfidfVectorizer:
     """Words and two-word phrases, so "speculative decoding" is matched as a phrase, not two loose words."""
     return TfidfVectorizer(
-        lowercase=True,
-        strip_accents="unicode",
-        stop_words="english",
-        ngram_range=(1, 2),
+        analyzer=Analyzer(),
         sublinear_tf=True,
         min_df=min_df,
         max_features=max_features,
