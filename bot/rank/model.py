@@ -64,6 +64,8 @@ def load_model(path: Path) -> TextModel | None:
         return None
     if not isinstance(model, TextModel) or not isinstance(model.vectorizer.analyzer, Analyzer):
         return None  # saved before words were stemmed: its vocabulary does not match ours
+    if model.vectorizer.norm is not None:
+        return None  # saved when it handed on normalised TF-IDF: `vectors.weigh` needs its counts
     return model
 
 
