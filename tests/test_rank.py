@@ -181,3 +181,8 @@ def test_a_model_saved_before_bm25_is_fitted_again(tmp_path):
     old.fit(["speculative decoding", "image generation"])
     save_model(TextModel(old, datetime.now(UTC), 2), tmp_path / "m.joblib")
     assert load_model(tmp_path / "m.joblib") is None
+
+
+def test_keyword_scores_stay_below_one_as_min_score_expects():
+    results = ranked(corpus(), Profile(name="p", keywords=["speculative decoding", "survey", "inference"]))["p"]
+    assert results and all(0 < r.score < 1 for r in results)

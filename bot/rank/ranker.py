@@ -139,7 +139,7 @@ def rank(
         scores = (keywords @ matches_t).toarray()
         if (~rated).any():
             queries = _feedback(keywords, scores, docs, ~rated)
-            scores = (queries @ matches_t).toarray()
+            scores = _bm25_share(queries, matches_t)
         if rated.any():
             blended = _blend(keywords[rated], likes[rated], dislikes[rated], learned[rated], docs_t, ratings[rated])
             scores[rated] = (blended @ docs_t).toarray()
@@ -271,6 +271,15 @@ def _blend(
         keywords + sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
     )
     return normalize(query).tocsr()
+
+
+def _bm25_share(queries: sp.csr_matrix, matches_t: sp.csr_matrix) -> np.ndarray:
+    """BM25 scores divided by the most a listing could score (every query term saturated): from 0 up
+    to 1 like a cosine, so `min_score` and the author bonus mean the same for every kind of profile.
+    The divisor is one number per profile, so the order is BM25's."""
+    scores = (queries @ matches_t).toarray()
+    most = np.asarray(abs(queries).sum(axis=1), dtype=np.float32)
+    return np.divide(scores, most, out=np.zeros_like(scores), where=most > 0)
 
 
 def _with_rows(m: sp.csr_matrix, rows: np.ndarray, new: sp.csr_matrix) -> sp.csr_matrix:
