@@ -142,7 +142,7 @@ def test_feedback_from_the_cli_shapes_the_next_digest(workdir, bot):
     titles = [line for line in dry.splitlines() if line.lstrip()[:2].rstrip(".").isdigit()]
     assert len(titles) == 3
     assert not any("Chimera" in t or "LANTERN" in t for t in titles)  # rated papers are examples, not news
-    assert "why: speculative decoding, lossless, like: Chimera" in dry
+    assert "why: speculative decoding, lossless, " in dry and ", like: Chimera" in dry
     refused = bot("feedback", "sd", "title:nope", "up")
     assert (refused.exit_code, refused.stderr) == (
         2,

@@ -19,6 +19,7 @@ from tests.conftest import ROOT
 
 
 # Two fields that share the word "decoding": a keyword profile cannot tell them apart, votes can.
+# Abstracts vary in length, as real ones do (equal lengths would tie every BM25 score).
 def words(text: str) -> list[str]:
     return text.split()
 
@@ -42,7 +43,8 @@ def make_corpus(per_topic: int = 30, seed: int = 3) -> list[Listing]:
     for topic, words in TOPICS.items():
         for i in range(per_topic):
             title = " ".join(rng.sample(words, 4)) + " decoding" * (topic != "vision")
-            abstract = " ".join(rng.choice(words) for _ in range(40)) + (" decoding" if topic != "vision" else "")
+            abstract = " ".join(rng.choice(words) for _ in range(rng.randint(30, 50)))
+            abstract += " decoding" if topic != "vision" else ""
             listings.append(Listing(id=f"{topic}-{i}", title=title, abstract=abstract, authors=(f"Author {topic}",)))
     return listings
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.models import Listing
-from bot.rank.vectors import document, make_vectorizer
+from bot.rank.vectors import Analyzer, document, make_vectorizer
 
 # A saved model is fitted on many listings: a phrase seen in only one of them explains nothing yet
 # and would only grow the vocabulary, and the vocabulary is capped so the model's size is bounded.
@@ -62,7 +62,11 @@ def load_model(path: Path) -> TextModel | None:
         model = joblib.load(path)
     except Exception:  # a file from another scikit-learn or a torn write: refit rather than fail the digest
         return None
-    return model if isinstance(model, TextModel) else None
+    if not isinstance(model, TextModel) or not isinstance(model.vectorizer.analyzer, Analyzer):
+        return None  # saved before words were stemmed: its vocabulary does not match ours
+    if model.vectorizer.norm is not None:
+        return None  # saved when it handed on normalised TF-IDF: `vectors.weigh` needs its counts
+    return model
 
 
 def current_model(

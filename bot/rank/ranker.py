@@ -3,14 +3,14 @@
 Takes listings, profiles and optionally a saved `TextModel` (without one the vectorizer is fitted
 on the listings given, as `bot rank` does); hands on, per profile, its best `RankedListing`s.
 
-A profile's score for a listing is the cosine of two TF-IDF vectors, built in three steps:
-1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_matrix`);
+A profile with keywords only is a query: its score for a listing is BM25 (`vectors.weigh`) with
+pseudo-relevance feedback: the strongest terms of its best few listings join the query, which finds
+papers that say the same thing in other words. A profile with likes or dislikes scores the cosine
+of two TF-IDF vectors, built in two steps:
+1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
 2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers is added to that
-   vector with a bounded weight, so a few clicks refine the keywords but cannot erase them;
-3. for profiles with no likes or dislikes yet, pseudo-relevance feedback: the strongest terms of
-   their best few listings join the query, which finds papers that say the same thing in other
-   words.
-Then favourite authors raise a listing, excluded words sink it, and a profile that asks for the
+   vector with a bounded weight, so a few clicks refine the keywords but cannot erase them.
+Then favourite authors raise a listing, an excluded word hides it, and a profile that asks for the
 trend lifts listings with many upvotes in proportion to how well they already match.
 
 Profiles are scored in chunks sized so that chunk × listings stays under `CELLS`: memory grows
@@ -23,6 +23,7 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence, Set
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +31,15 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
-from bot.rank.vectors import document, make_vectorizer, phrase_features, profile_parts
+from bot.rank.vectors import (
+    document,
+    make_vectorizer,
+    phrase_features,
+    profile_parts,
+    readable,
+    surface_forms,
+    weigh,
+)
 from bot.rank.why import explain
 from bot.rank.why import row as sparse_row
 
@@ -38,7 +47,6 @@ if TYPE_CHECKING:
     from bot.rank.model import TextModel
 
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
-EXCLUDE_PENALTY = 1.0  # sinks a listing with an excluded word below every listing that matched anything
 CHUNK = 256  # at most this many profiles scored at once
 CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
 
@@ -93,15 +101,18 @@ def rank(
     try:
         if model is not None:
             vectorizer = model.vectorizer
-            docs = vectorizer.transform(texts).tocsr()
+            counts = vectorizer.transform(texts)
         else:
             vectorizer = make_vectorizer()
-            docs = vectorizer.fit_transform(texts).tocsr()
+            counts = vectorizer.fit_transform(texts)
     except ValueError:  # no word survives stop-word removal: nothing can match anything
         for profile in profiles:
             yield profile, []
         return
     del texts
+    docs, matches = weigh(counts, vectorizer.idf_)
+    matches_t = matches.T.tocsr()
+    del counts, matches
     names = vectorizer.get_feature_names_out()
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
@@ -118,15 +129,21 @@ def rank(
         keywords, likes, dislikes = profile_parts(vectorizer, docs, index, chunk)
         learned = _learned(docs, index, chunk)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
-        queries = _blend(keywords, likes, dislikes, learned, docs_t, ratings)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
-        scores = (queries @ docs_t).toarray()
-        # Pseudo-relevance feedback stands in for real feedback: profiles with likes or dislikes
-        # already say what they want, and a guessed expansion would only blur it.
-        guess = ~(_nonempty(likes) | _nonempty(dislikes))
-        if guess.any():
-            queries = _feedback(queries, scores, docs, guess)
-            scores = (queries @ docs_t).toarray()
+        # Keywords alone are a query: BM25 matches them, and pseudo-relevance feedback stands in for
+        # the feedback they lack. Profiles with likes or dislikes already say what they want (a
+        # guessed expansion would only blur it): their keywords, papers and learned model are
+        # weighed against each other in the one TF-IDF space, as cosines.
+        rated = _nonempty(likes) | _nonempty(dislikes)
+        queries = keywords
+        scores = (keywords @ matches_t).toarray()
+        if (~rated).any():
+            queries = _feedback(keywords, scores, docs, ~rated)
+            scores = _bm25_share(queries, matches_t)
+        if rated.any():
+            blended = _blend(keywords[rated], likes[rated], dislikes[rated], learned[rated], docs_t, ratings[rated])
+            scores[rated] = (blended @ docs_t).toarray()
+            queries = _with_rows(queries, rated, blended)
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
             if popularity is not None and profile.trend:
@@ -138,7 +155,7 @@ def rank(
                     row_scores[doc] += AUTHOR_BONUS
             if docs_by_column is not None:
                 for phrase in profile.exclude:
-                    row_scores[_containing(vectorizer, docs_by_column, phrase)] -= EXCLUDE_PENALTY
+                    row_scores[_containing(vectorizer, docs_by_column, phrase)] = -np.inf
             hidden = set(profile.likes) | set(profile.dislikes) | set((skip or {}).get(profile.name, ()))
             for listing_id in hidden:
                 if listing_id in index:
@@ -150,6 +167,7 @@ def rank(
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
             similarity = (docs[liked] @ docs_t[:, best]).toarray() if liked and best else None
+            said = _Readable(profile.keywords)
             results = []
             for position, doc in enumerate(best):
                 why = explain(
@@ -160,11 +178,31 @@ def rank(
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
                     expanded_row=sparse_row(queries, row_in_chunk),
+                    readable=partial(said.words, listing=listings[doc]),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
                 results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
             yield profile, results
+
+
+class _Readable:
+    """Stemmed terms in words: as the profile's keywords write them, else as the listing does. Typed
+    terms are remembered across the profile's results; a listing's words are read only when a term
+    needs them (most reasons are typed keywords)."""
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        self.typed = surface_forms(keywords)
+        self.known: dict[str, str] = {}
+
+    def words(self, term: str, listing: Listing) -> str:
+        text = self.known.get(term)
+        if text is None:
+            if all(part in self.typed for part in term.split()):
+                text = self.known[term] = readable(term, self.typed)
+            else:
+                text = readable(term, self.typed, surface_forms([document(listing)]))
+        return text
 
 
 def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]) -> sp.csr_matrix:
@@ -233,6 +271,21 @@ def _blend(
         keywords + sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
     )
     return normalize(query).tocsr()
+
+
+def _bm25_share(queries: sp.csr_matrix, matches_t: sp.csr_matrix) -> np.ndarray:
+    """BM25 scores divided by the most a listing could score (every query term saturated): from 0 up
+    to 1 like a cosine, so `min_score` and the author bonus mean the same for every kind of profile.
+    The divisor is one number per profile, so the order is BM25's."""
+    scores = (queries @ matches_t).toarray()
+    most = np.asarray(abs(queries).sum(axis=1), dtype=np.float32)
+    return np.divide(scores, most, out=np.zeros_like(scores), where=most > 0)
+
+
+def _with_rows(m: sp.csr_matrix, rows: np.ndarray, new: sp.csr_matrix) -> sp.csr_matrix:
+    """`m` with its `rows` (a mask) replaced by the rows of `new`, in order."""
+    stacked = sp.vstack([m[~rows], new], format="csr")
+    return stacked[np.argsort(np.concatenate([np.flatnonzero(~rows), np.flatnonzero(rows)]), kind="stable")]
 
 
 def _nonempty(m: sp.csr_matrix) -> np.ndarray:

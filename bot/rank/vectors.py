@@ -1,12 +1,28 @@
-"""TF-IDF vectors for listings, and one vector per profile built from its interests (Rocchio-style)."""
+"""Two views of the listings, and one vector per profile built from its interests (Rocchio-style).
+
+The vectorizer counts words and phrases and knows their IDF; from its output `weigh` makes
+- TF-IDF vectors (sublinear tf, L2-normalised) to compare papers with papers: liked papers, the
+  learned model and pseudo-relevance feedback live in this space;
+- BM25 term weights to match a query's words against papers: a word's weight saturates as it
+  repeats, and long abstracts are pivoted against the average length rather than divided by
+  their whole norm, which ranks short keyword queries better than cosine does (Robertson and
+  Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009).
+
+Words are stemmed (Snowball's English stemmer, Porter2) so "robot", "robots" and "robotic" or
+"attack" and "attacks" are one term; `readable` turns a stemmed term back into words for `why`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer, strip_accents_unicode
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile
@@ -17,18 +33,83 @@ def document(listing: Listing) -> str:
     return f"{listing.title}. {listing.title}. {listing.abstract}"
 
 
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=500_000)  # a corpus repeats its words: each distinct word is stemmed once
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def words(text: str) -> list[tuple[str, str]]:
+    """(stem, word as written, lowercased) for each word of `text` that is not a stop word."""
+    return [(stem(w), w) for w in _WORD.findall(strip_accents_unicode(text.lower())) if w not in ENGLISH_STOP_WORDS]
+
+
+class Analyzer:
+    """Stemmed words and two-word phrases, stop words dropped first (as scikit-learn's word analyzer
+    does). A class rather than a closure so a fitted vectorizer can be saved with joblib."""
+
+    def __call__(self, text: str) -> list[str]:
+        stems = [s for s, _ in words(text)]
+        return stems + [f"{a} {b}" for a, b in pairwise(stems)]
+
+
+def surface_forms(texts: Iterable[str]) -> dict[str, str]:
+    """Each stem's most frequent written form in `texts` (the first seen on a tie)."""
+    counts: dict[str, dict[str, int]] = {}
+    for text in texts:
+        for s, w in words(text):
+            forms = counts.setdefault(s, {})
+            forms[w] = forms.get(w, 0) + 1
+    return {s: max(forms, key=forms.__getitem__) for s, forms in counts.items()}
+
+
+def readable(term: str, *forms: Mapping[str, str]) -> str:
+    """A stemmed term in words: each stem as the first of `forms` writes it (the stem itself if none)."""
+    return " ".join(next((f[part] for f in forms if part in f), part) for part in term.split())
+
+
+# BM25's usual constants, as Lucene and Anserini ship them; not fitted to any corpus.
+K1, B = 1.2, 0.75
+
+
 def make_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> TfidfVectorizer:
-    """Words and two-word phrases, so "speculative decoding" is matched as a phrase, not two loose words."""
+    """Words and two-word phrases, so "speculative decoding" is matched as a phrase, not two loose words.
+
+    It hands on raw counts × IDF (no tf scaling, no norm): `weigh` makes both views from them."""
     return TfidfVectorizer(
-        lowercase=True,
-        strip_accents="unicode",
-        stop_words="english",
-        ngram_range=(1, 2),
-        sublinear_tf=True,
+        analyzer=Analyzer(),
+        norm=None,
+        sublinear_tf=False,
         min_df=min_df,
         max_features=max_features,
         dtype=np.float32,
     )
+
+
+def cosine_vectors(counts_idf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear TF-IDF, L2-normalised, from the vectorizer's counts × IDF."""
+    out = counts_idf.astype(np.float32, copy=True).tocsr()
+    idf_of = idf[out.indices].astype(np.float32)
+    out.data = (1.0 + np.log(np.rint(out.data / idf_of))) * idf_of
+    return normalize(out).tocsr()
+
+
+def weigh(counts_idf: sp.csr_matrix, idf: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The listings' TF-IDF vectors and their BM25 term weights tf / (tf + K1 (1 - B + B len/avg len)).
+
+    The IDF is left to the query side (a profile's keyword vector carries it), and BM25's constant
+    factor K1 + 1 is dropped, so a listing's score is at most the sum of the query's weights.
+    """
+    tf = counts_idf.tocsr().astype(np.float32, copy=True)
+    tf.data = np.rint(tf.data / idf[tf.indices]).astype(np.float32)  # the counts again
+    length = np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()
+    pivot = K1 * (1.0 - B + B * length / max(float(length.mean()), 1.0))
+    bm25 = tf.copy()
+    bm25.data = tf.data / (tf.data + np.repeat(pivot, np.diff(tf.indptr)))
+    return cosine_vectors(counts_idf, idf), bm25
 
 
 def profile_parts(
@@ -59,7 +140,7 @@ def profile_parts(
     vocab = docs.shape[1]
     if keyword_texts:
         # Each keyword is transformed on its own, so no phrase is invented across two keywords.
-        kw_vectors = vectorizer.transform(keyword_texts)
+        kw_vectors = cosine_vectors(vectorizer.transform(keyword_texts), vectorizer.idf_)
         assign = sp.csr_matrix(
             (np.ones(len(kw_rows), dtype=np.float32), (kw_rows, kw_cols)), shape=(n, len(keyword_texts))
         )

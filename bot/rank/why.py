@@ -4,12 +4,12 @@ Takes sparse rows as (column indices, weights) pairs, sliced straight out of CSR
 a scipy row per result cost more than the ranking itself. Terms come from the profile's own vector
 (its keywords and liked papers) first; only when none of those is in the listing do the words the
 ranking added (feedback, learned model) explain it. The vectorizer drops stop words, so no reason
-is ever a stop word.
+is ever a stop word; its terms are stemmed, and `readable` writes each one back in words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,13 +38,15 @@ def explain(
     liked_titles: Sequence[str] = (),
     matched_authors: Sequence[str] | None = None,
     expanded_row: Row | None = None,
+    readable: Callable[[str], str] = str,
 ) -> tuple[str, ...]:
-    """`liked_similarity[j]` is the listing's cosine to the profile's j-th liked paper."""
+    """`liked_similarity[j]` is the listing's cosine to the profile's j-th liked paper; `readable`
+    turns a vocabulary term into the words a person reads."""
     reasons = [f"author: {name}" for name in matched_authors or []]
     terms = _terms(profile_row, doc_row, feature_names)
     if not terms and expanded_row is not None:
         terms = _terms(expanded_row, doc_row, feature_names)
-    reasons += terms
+    reasons += dict.fromkeys(readable(term) for term in terms)  # two stems may read alike: once each
     if liked_similarity is not None and liked_similarity.size and liked_titles:
         best = int(np.argmax(liked_similarity))
         if liked_similarity[best] >= MIN_LIKE_SIMILARITY:
