@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
-import uvicorn
 from slack_bolt import BoltRequest
 from starlette.applications import Starlette
 
@@ -26,6 +25,7 @@ from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, button_value
 from bot.slack_app import create_app, missing_secrets, slack_routes
 from bot.slack_commands import USAGE, profile_name
 from bot.store import Store
+from tests.asgi_server import serve_in_thread
 from tests.slack_server import BOT_USER, TEAM, slack_server
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -353,25 +353,8 @@ def test_a_stale_timestamp_is_refused_with_401(app, slack, db):
 
 @pytest.fixture
 def http_app(app):
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=slack_routes(Config(), app)),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/slack/events"
-    server.should_exit = True
-    thread.join()
+    with serve_in_thread(Starlette(routes=slack_routes(Config(), app))) as base:
+        yield f"{base}/slack/events"
 
 
 def test_http_mode_serves_slash_commands_at_slack_events(http_app, slack, db):
@@ -454,33 +437,15 @@ def socket_mode_server():
             acks.put(json.loads(await websocket.receive_text()))
         await websocket.close()
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[WebSocketRoute("/link", link)]),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="off",
-            ws="wsproto",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    with serve_in_thread(Starlette(routes=[WebSocketRoute("/link", link)]), ws="wsproto") as base:
 
-    def exchange(envelope):
-        outgoing.put(envelope)
-        return acks.get(timeout=30)
+        def exchange(envelope):
+            outgoing.put(envelope)
+            return acks.get(timeout=30)
 
-    exchange.url = f"ws://127.0.0.1:{port}/link"
-    yield exchange
-    outgoing.put(None)
-    server.should_exit = True
-    thread.join()
+        exchange.url = base.replace("http://", "ws://") + "/link"
+        yield exchange
+        outgoing.put(None)
 
 
 def test_socket_mode_serves_the_same_handlers(workdir, bot, slack, socket_mode_server, monkeypatch):

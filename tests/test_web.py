@@ -3,16 +3,11 @@ and by one-click POST, 👍/👎 votes, /healthz, and tokens that are bad, tampe
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
@@ -20,30 +15,10 @@ from bot.links import Links
 from bot.models import Listing, Profile
 from bot.store import Store
 from bot.web import build_app
+from tests.asgi_server import serve_in_thread as serve
 
 SECRET = "web-test-secret"
 BASE = "https://papers.example.org"
-
-
-@contextmanager
-def serve(app) -> Iterator[str]:
-    """Run the app in uvicorn on a port the OS picks; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:  # uvicorn sets this once it listens
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture
