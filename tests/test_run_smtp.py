@@ -52,6 +52,19 @@ def states(workdir) -> Counter:
         return Counter(s.state for s in store.digest_summaries())
 
 
+def two_processes_until_sent(workdir, n: int) -> list[str]:
+    """Start two `bot run` together, wait until all n digests are sent, stop both; their logs."""
+    runs = [Running(workdir, wait=False) for _ in range(2)]
+    try:
+        for run in runs:
+            run.wait_running()
+        wait_for(lambda: states(workdir) == Counter({"sent": n}), timeout=120)
+    finally:
+        logs = [run.stop() for run in runs]
+    assert [run.proc.returncode for run in runs] == [0, 0], "\n".join(logs)
+    return logs
+
+
 def test_killed_at_random_points_then_restarted_every_digest_is_delivered(workdir, bot, tmp_path):
     rng = random.Random(20261127)
     with smtp_server(tmp_path, security="none", auth=False) as server:
@@ -113,15 +126,8 @@ def test_two_processes_deliver_each_digest_to_the_mail_server_exactly_once(workd
         server.handler.delay = 0.02
         configure(workdir, smtp_config(server.port, "\n[delivery]\nbatch_size = 4\n"))
         add_profiles(workdir, 40)
-        runs = [Running(workdir, wait=False) for _ in range(2)]
-        try:
-            for run in runs:
-                run.wait_running()
-            wait_for(lambda: states(workdir) == Counter({"sent": 40}), timeout=120)
-        finally:
-            logs = [run.stop() for run in runs]
+        logs = two_processes_until_sent(workdir, 40)
         received = Counter(r.message["Message-ID"] for r in server.handler.received)
-    assert [run.proc.returncode for run in runs] == [0, 0], "\n".join(logs)
     assert len(received) == 40 and set(received.values()) == {1}, "each digest reached the server once"
     per_process = [log.count("sent delivery") for log in logs]
     print(f"\ntwo processes, one database: 40 digests, each received once; sent per process {per_process}")
@@ -182,13 +188,6 @@ def test_batches_slower_than_their_lease_are_still_sent_once(workdir, bot, tmp_p
         server.handler.delay = 0.5
         configure(workdir, smtp_config(server.port, "\n[delivery]\nbatch_size = 6\nlease_seconds = 1\n"))
         add_profiles(workdir, 12)
-        runs = [Running(workdir, wait=False) for _ in range(2)]
-        try:
-            for run in runs:
-                run.wait_running()
-            wait_for(lambda: states(workdir) == Counter({"sent": 12}), timeout=120)
-        finally:
-            logs = [run.stop() for run in runs]
+        two_processes_until_sent(workdir, 12)
         received = Counter(r.message["Message-ID"] for r in server.handler.received)
-    assert [run.proc.returncode for run in runs] == [0, 0], "\n".join(logs)
     assert len(received) == 12 and set(received.values()) == {1}, received
