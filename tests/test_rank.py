@@ -186,3 +186,55 @@ def test_a_model_saved_before_bm25_is_fitted_again(tmp_path):
 def test_keyword_scores_stay_below_one_as_min_score_expects():
     results = ranked(corpus(), Profile(name="p", keywords=["speculative decoding", "survey", "inference"]))["p"]
     assert results and all(0 < r.score < 1 for r in results)
+
+
+def test_words_only_one_listing_uses_do_not_dilute_its_likeness_to_others():
+    from bot.rank.vectors import make_vectorizer, shared_terms
+
+    def corpus_with(extra: str) -> list[Listing]:
+        return [
+            Listing(id="liked", title="Graph coloring", abstract="Chromatic number of planar graphs, list coloring."),
+            Listing(id="wordy", title="Graph coloring", abstract=f"The chromatic number. {extra}"),
+            Listing(id="terse", title="Planar graphs", abstract="List coloring of planar graphs."),
+            Listing(id="other", title="Drawing", abstract="Drawings of planar maps."),
+        ]
+
+    one_off = "zebra quokka okapi narwhal axolotl pangolin tapir wombat ibex lemur"
+    listings = corpus_with(one_off)
+    vectorizer = make_vectorizer()
+    counts = vectorizer.fit_transform([f"{x.title}. {x.abstract}" for x in listings])
+    shared = shared_terms(counts)
+    assert vectorizer.vocabulary_["zebra"] not in shared.indices  # used by one listing only
+    assert shared[0, vectorizer.vocabulary_["chromat"]] == counts[0, vectorizer.vocabulary_["chromat"]]
+    # Words no other listing uses change nothing about how much a listing resembles the liked paper.
+    like = Profile(name="p", likes=["liked"])
+    plain = {r.listing_id: r.score for r in ranked(corpus_with(""), like)["p"]}
+    wordy = {r.listing_id: r.score for r in ranked(listings, like)["p"]}
+    assert list(wordy) == list(plain) == ["wordy", "terse", "other"]
+    assert abs(wordy["wordy"] - plain["wordy"]) < 1e-6
+    # A keyword still finds a word only one listing uses.
+    found = ranked(listings, Profile(name="k", keywords=["okapi"]))["k"]
+    assert found[0].listing_id == "wordy" and found[0].why[0] == "okapi"
+
+
+def test_example_papers_borrow_the_words_of_their_nearest_listings():
+    listings = [
+        Listing(id="seed", title="Speculative decoding", abstract="A draft model proposes, the large model checks."),
+        *(
+            Listing(
+                id=f"near{i}",
+                title="Speculative decoding with a draft model",
+                abstract=f"Verification of draft tokens raises the acceptance rate {i}.",
+            )
+            for i in range(3)
+        ),
+        Listing(id="far", title="Token verification", abstract="Acceptance rate of verified tokens."),
+        Listing(id="other", title="Image segmentation", abstract="Pixels and object masks."),
+    ]
+    examples = [r.listing_id for r in ranked(listings, Profile(name="p", likes=["seed"]))["p"]]
+    # "far" shares no word with the example, only with the listings most like it.
+    assert set(examples[:3]) == {"near0", "near1", "near2"} and examples[3] == "far"
+    assert "other" not in examples
+    # With a dislike the profile has judged more than its examples: no words are guessed for it.
+    judged = [r.listing_id for r in ranked(listings, Profile(name="p", likes=["seed"], dislikes=["other"]))["p"]]
+    assert "far" not in judged

@@ -10,6 +10,9 @@ of two TF-IDF vectors, built in two steps:
 1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
 2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers is added to that
    vector with a bounded weight, so a few clicks refine the keywords but cannot erase them.
+Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
+feedback) against the terms at least two listings share (`vectors.shared_terms`). Liked papers
+with no dislikes are examples: like keywords, they get pseudo-relevance feedback.
 Then favourite authors raise a listing, an excluded word hides it, and a profile that asks for the
 trend lifts listings with many upvotes in proportion to how well they already match.
 
@@ -32,11 +35,13 @@ from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
 from bot.rank.vectors import (
+    cosine_vectors,
     document,
     make_vectorizer,
     phrase_features,
     profile_parts,
     readable,
+    shared_terms,
     surface_forms,
     weigh,
 )
@@ -111,6 +116,7 @@ def rank(
         return
     del texts
     docs, matches = weigh(counts, vectorizer.idf_)
+    related = cosine_vectors(shared_terms(counts), vectorizer.idf_)
     matches_t = matches.T.tocsr()
     del counts, matches
     names = vectorizer.get_feature_names_out()
@@ -121,29 +127,40 @@ def rank(
             by_author[author_key(author)].append(i)
     docs_by_column = docs.tocsc() if any(p.exclude for p in profiles) else None
     popularity = _popularity(listings) if any(p.trend for p in profiles) else None
-    docs_t = docs.T.tocsr()
+    docs_t, related_t = docs.T.tocsr(), related.T.tocsr()
 
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        keywords, likes, dislikes = profile_parts(vectorizer, docs, index, chunk)
-        learned = _learned(docs, index, chunk)
+        keywords, likes, dislikes = profile_parts(vectorizer, related, index, chunk)
+        learned = _learned(related, index, chunk)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
         # Keywords alone are a query: BM25 matches them, and pseudo-relevance feedback stands in for
-        # the feedback they lack. Profiles with likes or dislikes already say what they want (a
-        # guessed expansion would only blur it): their keywords, papers and learned model are
-        # weighed against each other in the one TF-IDF space, as cosines.
+        # the feedback they lack. Profiles with likes or dislikes already say what they want: their
+        # keywords, papers and learned model are weighed against each other as TF-IDF cosines.
+        # Liked papers without a single dislike are examples, judgments of a few papers and none
+        # of the rest: they get the same pseudo-relevance feedback as keywords do.
         rated = _nonempty(likes) | _nonempty(dislikes)
         queries = keywords
         scores = (keywords @ matches_t).toarray()
         if (~rated).any():
-            queries = _feedback(keywords, scores, docs, ~rated)
+            queries = _expand(keywords, _feedback(scores, related, ~rated))
             scores = _bm25_share(queries, matches_t)
         if rated.any():
-            blended = _blend(keywords[rated], likes[rated], dislikes[rated], learned[rated], docs_t, ratings[rated])
-            scores[rated] = (blended @ docs_t).toarray()
-            queries = _with_rows(queries, rated, blended)
+            by_words, by_papers = _blend(
+                keywords[rated], likes[rated], dislikes[rated], learned[rated], docs_t, related_t, ratings[rated]
+            )
+            rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray()
+            rated_profiles = [p for p, r in zip(chunk, rated, strict=True) if r]
+            examples = np.array([not p.dislikes for p in rated_profiles])
+            if examples.any():
+                own = [[index[i] for i in (*p.likes, *p.dislikes) if i in index] for p in rated_profiles]
+                expansion = _feedback(rated_scores, related, examples, exclude=own)
+                by_words, by_papers = _unit_rows(by_words, by_papers + FEEDBACK_WEIGHT * expansion)
+                rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray()
+            scores[rated] = rated_scores
+            queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
             if popularity is not None and profile.trend:
@@ -166,7 +183,7 @@ def rank(
             liked = [index[i] for i in profile.likes if i in index]
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
-            similarity = (docs[liked] @ docs_t[:, best]).toarray() if liked and best else None
+            similarity = (related[liked] @ related_t[:, best]).toarray() if liked and best else None
             said = _Readable(profile.keywords)
             results = []
             for position, doc in enumerate(best):
@@ -241,10 +258,14 @@ def _blend(
     dislikes: sp.csr_matrix,
     learned: sp.csr_matrix,
     docs_t: sp.csr_matrix,
+    related_t: sp.csr_matrix,
     ratings: np.ndarray,
-) -> sp.csr_matrix:
-    """One query row per profile: its anchor plus its feedback, each part scaled to the anchor's best score.
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Two query rows per profile, scored as `by_words @ docs_t + by_papers @ related_t`: its anchor
+    plus its feedback, each part scaled to the anchor's best score, together of unit norm.
 
+    The typed keywords are matched against every term of a listing; the liked and disliked papers
+    and the learned model against the terms listings share (`vectors.shared_terms`).
     The anchor is the typed keywords (the liked papers when there are none). A centroid of similar
     papers scores far higher than a three-word query ever does, so each feedback part is first
     divided by its own best score over these listings and then weighed against the anchor's best.
@@ -253,10 +274,8 @@ def _blend(
     ratings until, at LEARNED_FULL_AT, it leads.
     """
     feedback = _nonempty(likes) | _nonempty(learned) | _nonempty(dislikes)
-    if not feedback.any():
-        return keywords
-    best_kw, best_like = _best(keywords, docs_t, feedback), _best(likes, docs_t, feedback)
-    best_learned, best_dislike = _best(learned, docs_t, feedback), _best(dislikes, docs_t, feedback)
+    best_kw, best_like = _best(keywords, docs_t, feedback), _best(likes, related_t, feedback)
+    best_learned, best_dislike = _best(learned, related_t, feedback), _best(dislikes, related_t, feedback)
     by_keywords = best_kw > 0
     anchor = np.where(by_keywords, best_kw, best_like)
     has_learned = best_learned > 0
@@ -267,10 +286,16 @@ def _blend(
     learned_share = LEARNED_SHARE * np.clip(ramp, 0.0, 1.0)
     learned_coef = _ratio(anchor * np.where(by_keywords, learned_share, LEARNED_WEIGHT), best_learned)
     dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
-    query = (
-        keywords + sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
-    )
-    return normalize(query).tocsr()
+    by_papers = sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
+    return _unit_rows(keywords, by_papers)
+
+
+def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Both parts divided by the norm of their sum, so a profile's scores stay cosines (at most 1)."""
+    both = (by_words + by_papers).tocsr()
+    norms = np.sqrt(np.asarray(both.multiply(both).sum(axis=1), dtype=np.float32).ravel())
+    scale = sp.diags(_ratio(np.ones_like(norms), norms))
+    return (scale @ by_words).tocsr(), (scale @ by_papers).tocsr()
 
 
 def _bm25_share(queries: sp.csr_matrix, matches_t: sp.csr_matrix) -> np.ndarray:
@@ -305,15 +330,22 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros_like(numerator, dtype=np.float32), where=denominator > 0)
 
 
-def _feedback(queries: sp.csr_matrix, scores: np.ndarray, docs: sp.csr_matrix, wanted: np.ndarray) -> sp.csr_matrix:
-    """Pseudo-relevance feedback for the `wanted` rows: add the strongest FEEDBACK_TERMS terms of the
-    centroid of each one's FEEDBACK_DOCS best listings (those that matched at all) to its query."""
+def _feedback(
+    scores: np.ndarray, related: sp.csr_matrix, wanted: np.ndarray, exclude: Sequence[Sequence[int]] = ()
+) -> sp.csr_matrix:
+    """Pseudo-relevance feedback for the `wanted` rows (empty rows elsewhere): the strongest
+    FEEDBACK_TERMS terms of the centroid of each one's FEEDBACK_DOCS best listings (those that
+    matched at all, none of its `exclude`d ones), L2-normalised, to add to its query."""
+    if exclude:
+        scores = scores.copy()
+        for r, own in enumerate(exclude):
+            scores[r, own] = -np.inf
     k = min(FEEDBACK_DOCS, scores.shape[1])
     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     rows = np.repeat(np.arange(scores.shape[0]), k)
     cols = best.ravel()
     weights = ((scores[rows, cols] > 0) & wanted[rows]).astype(np.float32)
-    centroid = (sp.csr_matrix((weights, (rows, cols)), shape=scores.shape) @ docs).tocsr()
+    centroid = (sp.csr_matrix((weights, (rows, cols)), shape=scores.shape) @ related).tocsr()
     # Keep each row's strongest terms only: the expansion is a few good words, not a whole abstract.
     data, indices, indptr = [], [], [0]
     for r in range(centroid.shape[0]):
@@ -328,7 +360,11 @@ def _feedback(queries: sp.csr_matrix, scores: np.ndarray, docs: sp.csr_matrix, w
         shape=centroid.shape,
         dtype=np.float32,
     )
-    return normalize(queries + FEEDBACK_WEIGHT * normalize(expansion)).tocsr()
+    return normalize(expansion).tocsr()
+
+
+def _expand(queries: sp.csr_matrix, expansion: sp.csr_matrix) -> sp.csr_matrix:
+    return normalize(queries + FEEDBACK_WEIGHT * expansion).tocsr()
 
 
 def _popularity(listings: Sequence[Listing]) -> np.ndarray:

@@ -97,6 +97,20 @@ def cosine_vectors(counts_idf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return normalize(out).tocsr()
 
 
+def shared_terms(counts_idf: sp.csr_matrix) -> sp.csr_matrix:
+    """`counts_idf` without the terms only one of these listings uses.
+
+    For comparing papers with papers: such a term can never be shared by two of them, so it only
+    adds to its listing's norm and dilutes every similarity that listing has (a paper's one-off
+    words made it look less like its true neighbours). Keyword queries still see every term.
+    """
+    out = counts_idf.tocsr().copy()
+    seen = np.bincount(out.indices, minlength=out.shape[1])
+    out.data[seen[out.indices] < 2] = 0
+    out.eliminate_zeros()
+    return out
+
+
 def weigh(counts_idf: sp.csr_matrix, idf: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """The listings' TF-IDF vectors and their BM25 term weights tf / (tf + K1 (1 - B + B len/avg len)).
 
