@@ -27,7 +27,9 @@ the evaluation for every method. Methods:
   plus liked minus disliked (the same Rocchio weights as the bot). Vectors are cached in
   benchmarks/.cache/. Without the package the column is left out, with a note.
 
-Prints mean P@10, P@20 and average precision over categories for each form and method.
+Prints mean P@10, P@20 and average precision over categories for each form and method, and each
+anchor's P@10 gap to the bot with a 95% bootstrap interval over categories (paired: the same
+categories resampled for both), so a gap smaller than the noise of 20 categories reads as such.
 """
 
 from __future__ import annotations
@@ -126,6 +128,16 @@ def metrics(order: list[str], relevant: set[str], hidden: set[str]) -> tuple[flo
 def by_score(ids: list[str], scores: np.ndarray, hidden: set[str]) -> list[str]:
     order = np.argsort(-scores, kind="stable")
     return [ids[i] for i in order if ids[i] not in hidden]
+
+
+def gap_interval(bot: dict[str, float], other: dict[str, float], draws: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of the mean P@10 gap (bot - other) over categories, resampled in pairs."""
+    categories = sorted(bot.keys() & other.keys())
+    gaps = np.array([bot[c] - other[c] for c in categories])
+    rng = np.random.default_rng(0)
+    means = gaps[rng.integers(0, len(gaps), size=(draws, len(gaps)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
 
 
 # --- anchors -------------------------------------------------------------------------------------
@@ -263,7 +275,7 @@ def main() -> None:
     methods = ["bot", "bm25", "svm"] + (["embed"] if embed is not None else [])
     categories = sorted({c.category for c in cases})
     print(f"{len(listings)} papers, {len(categories)} categories, {args.seeds} draws of {EXAMPLES} examples")
-    print(f"{'form':<10} {'method':<7} {'P@10':>6} {'P@20':>6} {'MAP':>6}   P@10 vs bot")
+    print(f"{'form':<10} {'method':<7} {'P@10':>6} {'P@20':>6} {'MAP':>6}   P@10 bot - method (95% interval)")
     for form in ("keywords", "examples", "ratings"):
         bot_p10 = np.mean([m[0] for m in results[(form, "bot")]])
         for method in methods:
@@ -272,7 +284,11 @@ def main() -> None:
                 print(f"{form:<10} {method:<7} {'—':>6} {'—':>6} {'—':>6}")
                 continue
             p10, p20, ap = (float(np.mean(col)) for col in zip(*rows, strict=True))
-            gap = "" if method == "bot" else f"   {100 * (bot_p10 - p10):+.1f} pts"
+            gap = ""
+            if method != "bot":
+                mine, theirs = ({c: np.mean(per_category[(form, m, c)]) for c in categories} for m in ("bot", method))
+                low, high = gap_interval(mine, theirs)
+                gap = f"   {100 * (bot_p10 - p10):+.1f} pts ({100 * low:+.1f} to {100 * high:+.1f})"
             print(f"{form:<10} {method:<7} {p10:>6.3f} {p20:>6.3f} {ap:>6.3f}{gap}")
     if args.per_category:
         for form in ("keywords", "examples", "ratings"):
