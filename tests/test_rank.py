@@ -238,3 +238,31 @@ def test_example_papers_borrow_the_words_of_their_nearest_listings():
     # With a dislike the profile has judged more than its examples: no words are guessed for it.
     judged = [r.listing_id for r in ranked(listings, Profile(name="p", likes=["seed"], dislikes=["other"]))["p"]]
     assert "far" not in judged
+
+
+def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
+    import random
+
+    rng = random.Random(5)
+    near, far = ["lattice", "cipher", "encryption"], ["protocol", "adversary", "signature"]
+    elsewhere = ["pixels", "segmentation", "camera", "depth", "scene", "texture"]
+
+    def text(words, n):
+        return " ".join(rng.choice(words) for _ in range(n))
+
+    listings = [Listing(id="example", title="Lattice ciphers", abstract=text(near, 12))]
+    listings += [Listing(id=f"near{i}", title=text(near, 3), abstract=text(near, 12)) for i in range(10)]
+    # Papers of the field that use both sets of words: the only link between the two.
+    listings += [Listing(id=f"both{i}", title=text(near + far, 3), abstract=text(near + far, 16)) for i in range(4)]
+    listings += [Listing(id="target", title="Protocol signatures", abstract=text(far, 12))]
+    listings += [Listing(id=f"vision{i}", title=text(elsewhere, 3), abstract=text(elsewhere, 14)) for i in range(10)]
+
+    found = ranked(listings, Profile(name="p", likes=["example"]), top=len(listings))["p"]
+    order = [r.listing_id for r in found]
+    # "target" shares no word with the example, nor with the papers most like it (the feedback).
+    assert "target" in order and all(order.index("target") < order.index(v) for v in order if v.startswith("vision"))
+    assert next(r for r in found if r.listing_id == "target").why == ("like: Lattice ciphers",)
+    assert all(0 < r.score <= 1 for r in found)
+    # A profile with a dislike draws finer lines than topics can: words alone rank it.
+    judged = ranked(listings, Profile(name="p", likes=["example"], dislikes=["vision0"]), top=len(listings))["p"]
+    assert "target" not in [r.listing_id for r in judged]

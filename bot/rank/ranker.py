@@ -12,7 +12,8 @@ of two TF-IDF vectors, built in two steps:
    vector with a bounded weight, so a few clicks refine the keywords but cannot erase them.
 Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
 feedback) against the terms at least two listings share (`vectors.shared_terms`). Liked papers
-with no dislikes are examples: like keywords, they get pseudo-relevance feedback.
+with no dislikes are examples: like keywords, they get pseudo-relevance feedback, and their
+latent topics (`topics`) count beside their words.
 Then favourite authors raise a listing, an excluded word hides it, and a profile that asks for the
 trend lifts listings with many upvotes in proportion to how well they already match.
 
@@ -34,6 +35,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
+from bot.rank.topics import fit_topics, topic_scores
 from bot.rank.vectors import (
     cosine_vectors,
     document,
@@ -59,6 +61,8 @@ CELLS = 2_560_000  # and at most this many profile × listing scores held at onc
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
+# Example profiles: the topic match (`topics`) counts this much beside the match of words.
+TOPIC_SHARE = 0.5
 
 # The learned model: from this many ratings (likes + dislikes, at least one like) on, its weight
 # vector joins the profile vector.
@@ -128,6 +132,8 @@ def rank(
     docs_by_column = docs.tocsc() if any(p.exclude for p in profiles) else None
     popularity = _popularity(listings) if any(p.trend for p in profiles) else None
     docs_t, related_t = docs.T.tocsr(), related.T.tocsr()
+    topics: np.ndarray | None = None
+    topics_fitted = False
 
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
@@ -159,6 +165,11 @@ def rank(
                 expansion = _feedback(rated_scores, related, examples, exclude=own)
                 by_words, by_papers = _unit_rows(by_words, by_papers + FEEDBACK_WEIGHT * expansion)
                 rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray()
+                if not topics_fitted:  # once per call, and only when an example profile needs it
+                    topics, topics_fitted = fit_topics(related), True
+                if topics is not None:
+                    liked = [p.likes if example else () for p, example in zip(rated_profiles, examples, strict=True)]
+                    rated_scores = _with_topics(rated_scores, topic_scores(topics, liked, index), examples)
             scores[rated] = rated_scores
             queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
         for row_in_chunk, profile in enumerate(chunk):
@@ -184,6 +195,8 @@ def rank(
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
             similarity = (related[liked] @ related_t[:, best]).toarray() if liked and best else None
+            if similarity is not None and topics is not None and not profile.dislikes:
+                similarity += topics[liked] @ topics[best].T  # as it was ranked: by words and by topic
             said = _Readable(profile.keywords)
             results = []
             for position, doc in enumerate(best):
@@ -295,6 +308,17 @@ def _blend(
     dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
     by_papers = sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
     return _unit_rows(keywords, by_papers)
+
+
+def _with_topics(scores: np.ndarray, by_topic: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`scores` with the topic match of the `rows` added, scaled to each row's best word match, and
+    divided by 1 + TOPIC_SHARE so a score stays at most 1."""
+    out = scores.copy()
+    best_words = scores[rows].max(axis=1, keepdims=True)
+    best_topic = by_topic[rows].max(axis=1, keepdims=True)
+    scale = np.divide(best_words, best_topic, out=np.zeros_like(best_words), where=best_topic > 0)
+    out[rows] = (scores[rows] + TOPIC_SHARE * scale * by_topic[rows]) / (1 + TOPIC_SHARE)
+    return out
 
 
 def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -1,0 +1,47 @@
+"""Latent topics of the listings being ranked, for profiles made of example papers.
+
+A few example papers share few exact words with the rest of their field, but the field's papers
+share words with each other. Latent semantic analysis (a truncated SVD of the TF-IDF vectors;
+Deerwester et al., "Indexing by Latent Semantic Analysis", 1990) places papers whose words occur
+together across the listings near each other, so an example finds papers of its kind that use
+other words. It is coarse: it cannot draw the fine line a dislike draws, so the ranker gives it to
+example profiles only (liked papers, no dislikes).
+
+Fitted on the listings being ranked (well under a second for 10,000), so nothing is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+TOPICS = 50  # at most: the usual size for collections of thousands of documents
+PER_TOPIC = 10  # and one topic per this many listings: with nearly as many topics as listings
+# the SVD only restates each listing and joins nothing.
+
+
+def fit_topics(vectors: sp.csr_matrix, k: int = TOPICS) -> np.ndarray | None:
+    """Each listing's place among up to `k` latent topics, L2-normalised (None below 2 topics)."""
+    k = min(k, vectors.shape[0] // PER_TOPIC, vectors.shape[1] - 1)
+    if k < 2:
+        return None
+    from sklearn.decomposition import TruncatedSVD
+
+    places = TruncatedSVD(k, algorithm="arpack", random_state=0).fit_transform(vectors)
+    return normalize(places).astype(np.float32)
+
+
+def topic_scores(topics: np.ndarray, liked: Sequence[Sequence[str]], index: Mapping[str, int]) -> np.ndarray:
+    """One row per profile: every listing's cosine, in topic space, to the mean of its liked papers."""
+    scores = np.zeros((len(liked), topics.shape[0]), dtype=np.float32)
+    for row, ids in enumerate(liked):
+        known = [index[i] for i in ids if i in index]
+        if known:
+            centre = topics[known].mean(axis=0)
+            norm = float(np.linalg.norm(centre))
+            if norm > 0:
+                scores[row] = topics @ (centre / norm)
+    return scores
