@@ -240,7 +240,8 @@ def test_example_papers_borrow_the_words_of_their_nearest_listings():
     assert "far" not in judged
 
 
-def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
+def cipher_corpus() -> list[Listing]:
+    """One field written in two sets of words that only a few papers use together, and another field."""
     import random
 
     rng = random.Random(5)
@@ -256,7 +257,11 @@ def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
     listings += [Listing(id=f"both{i}", title=text(near + far, 3), abstract=text(near + far, 16)) for i in range(4)]
     listings += [Listing(id="target", title="Protocol signatures", abstract=text(far, 12))]
     listings += [Listing(id=f"vision{i}", title=text(elsewhere, 3), abstract=text(elsewhere, 14)) for i in range(10)]
+    return listings
 
+
+def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
+    listings = cipher_corpus()
     found = ranked(listings, Profile(name="p", likes=["example"]), top=len(listings))["p"]
     order = [r.listing_id for r in found]
     # "target" shares no word with the example, nor with the papers most like it (the feedback).
@@ -266,3 +271,22 @@ def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
     # A profile with a dislike draws finer lines than topics can: words alone rank it.
     judged = ranked(listings, Profile(name="p", likes=["example"], dislikes=["vision0"]), top=len(listings))["p"]
     assert "target" not in [r.listing_id for r in judged]
+
+
+def test_the_learned_model_weighs_latent_topics_beside_words():
+    from bot.rank.ranker import _learned
+    from bot.rank.topics import fit_topics
+    from bot.rank.vectors import cosine_vectors, document, make_vectorizer, shared_terms
+
+    listings = cipher_corpus()
+    index = {item.id: i for i, item in enumerate(listings)}
+    vectorizer = make_vectorizer()
+    related = cosine_vectors(shared_terms(vectorizer.fit_transform(map(document, listings))), vectorizer.idf_)
+    places = fit_topics(related)
+    rater = Profile(name="r", likes=["example", "near0", "near1", "near2", "near3"], dislikes=["vision0", "vision1"])
+    words, on_topics = _learned(related, index, [rater, Profile(name="few", likes=["example"])], lambda: places)
+    assert words[0].nnz and words[1].nnz == 0 and not on_topics[1].any()  # too few ratings to learn from
+    # The model learned which topic the person reads: a paper of that field in other words scores
+    # above the other field's papers, by topic alone.
+    by_topic = on_topics[0] @ places.T
+    assert by_topic[index["target"]] > max(by_topic[index[f"vision{i}"]] for i in range(2, 10))

@@ -8,8 +8,9 @@ pseudo-relevance feedback: the strongest terms of its best few listings join the
 papers that say the same thing in other words. A profile with likes or dislikes scores the cosine
 of two TF-IDF vectors, built in two steps:
 1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
-2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers is added to that
-   vector with a bounded weight, so a few clicks refine the keywords but cannot erase them.
+2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers (their words and
+   latent topics) is added with a bounded weight, so a few clicks refine the keywords but cannot
+   erase them.
 Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
 feedback) against the terms at least two listings share (`vectors.shared_terms`). Liked papers
 with no dislikes are examples: like keywords, they get pseudo-relevance feedback, and their
@@ -26,7 +27,7 @@ from __future__ import annotations
 import unicodedata
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -121,6 +122,7 @@ def rank(
     del texts
     docs, matches = weigh(counts, vectorizer.idf_)
     related = cosine_vectors(shared_terms(counts), vectorizer.idf_)
+    related.sort_indices()  # once: then the rows a learned model trains on need no sorting each
     matches_t = matches.T.tocsr()
     del counts, matches
     names = vectorizer.get_feature_names_out()
@@ -132,14 +134,18 @@ def rank(
     docs_by_column = docs.tocsc() if any(p.exclude for p in profiles) else None
     popularity = _popularity(listings) if any(p.trend for p in profiles) else None
     docs_t, related_t = docs.T.tocsr(), related.T.tocsr()
-    topics: np.ndarray | None = None
-    topics_fitted = False
+    fitted: list[np.ndarray | None] = []
+
+    def topics() -> np.ndarray | None:  # fitted once per call, and only when a profile needs them
+        if not fitted:
+            fitted.append(fit_topics(related))
+        return fitted[0]
 
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
         keywords, likes, dislikes = profile_parts(vectorizer, related, index, chunk)
-        learned = _learned(related, index, chunk)
+        learned, learned_topics = _learned(related, index, chunk, topics)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
         # Keywords alone are a query: BM25 matches them, and pseudo-relevance feedback stands in for
@@ -154,22 +160,29 @@ def rank(
             queries = _expand(keywords, _feedback(scores, related, ~rated))
             scores = _bm25_share(queries, matches_t)
         if rated.any():
-            by_words, by_papers = _blend(
-                keywords[rated], likes[rated], dislikes[rated], learned[rated], docs_t, related_t, ratings[rated]
+            # The learned models' weights on topics score as a dense part beside the sparse ones.
+            by_topics = None if learned_topics is None else learned_topics[rated] @ (TOPIC_SHARE * topics()).T
+            by_words, by_papers, beside = _blend(
+                keywords[rated],
+                likes[rated],
+                dislikes[rated],
+                (learned[rated], by_topics),
+                docs_t,
+                related_t,
+                ratings[rated],
             )
-            rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray()
+            rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray() + beside
             rated_profiles = [p for p, r in zip(chunk, rated, strict=True) if r]
             examples = np.array([not p.dislikes for p in rated_profiles])
             if examples.any():
                 own = [[index[i] for i in (*p.likes, *p.dislikes) if i in index] for p in rated_profiles]
                 expansion = _feedback(rated_scores, related, examples, exclude=own)
-                by_words, by_papers = _unit_rows(by_words, by_papers + FEEDBACK_WEIGHT * expansion)
-                rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray()
-                if not topics_fitted:  # once per call, and only when an example profile needs it
-                    topics, topics_fitted = fit_topics(related), True
-                if topics is not None:
+                by_words, by_papers, scale = _unit_rows(by_words, by_papers + FEEDBACK_WEIGHT * expansion)
+                beside *= scale[:, None]
+                rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray() + beside
+                if topics() is not None:
                     liked = [p.likes if example else () for p, example in zip(rated_profiles, examples, strict=True)]
-                    rated_scores = _with_topics(rated_scores, topic_scores(topics, liked, index), examples)
+                    rated_scores = _with_topics(rated_scores, topic_scores(topics(), liked, index), examples)
             scores[rated] = rated_scores
             queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
         for row_in_chunk, profile in enumerate(chunk):
@@ -195,8 +208,8 @@ def rank(
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
             similarity = (related[liked] @ related_t[:, best]).toarray() if liked and best else None
-            if similarity is not None and topics is not None and not profile.dislikes:
-                similarity += topics[liked] @ topics[best].T  # as it was ranked: by words and by topic
+            if similarity is not None and fitted and fitted[0] is not None and not profile.dislikes:
+                similarity += fitted[0][liked] @ fitted[0][best].T  # as it was ranked: by words and by topic
             said = _Readable(profile.keywords)
             results = []
             for position, doc in enumerate(best):
@@ -235,29 +248,37 @@ class _Readable:
         return text
 
 
-def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Profile]) -> sp.csr_matrix:
-    """A linear SVM's weight vector (L2-normalised) for each profile with enough ratings; empty rows elsewhere.
+def _learned(
+    docs: sp.csr_matrix,
+    index: Mapping[str, int],
+    chunk: Sequence[Profile],
+    topics: Callable[[], np.ndarray | None],
+) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """A linear SVM for each profile with enough ratings: its weights on words (a sparse row, empty
+    for other profiles) and on latent topics (a dense row; None when no profile learns here).
 
     Liked papers are positives; disliked ones and a bounded sample of the unrated listings are
-    negatives (most listings are not what one person wants), the classes balanced. The weights
-    live in the same TF-IDF space as the listings, so the SVM's score is one more dot product.
+    negatives (most listings are not what one person wants), the classes balanced. The features are
+    the listings' TF-IDF vectors and, weighed by TOPIC_SHARE, their topics: a few dozen ratings
+    teach little about single words but enough about which topics the person reads, and the SVM
+    can weigh topics more finely than a centroid can. The two weight rows are L2-normalised together.
     """
-    rows = []
-    features = None
-    for profile in chunk:
+    learns = [
+        len({i for i in (*p.likes, *p.dislikes) if i in index}) >= LEARN_AFTER and any(i in index for i in p.likes)
+        for p in chunk
+    ]
+    if not any(learns):
+        return sp.csr_matrix((len(chunk), docs.shape[1]), dtype=np.float32), None
+    from sklearn.svm import LinearSVC
+
+    places = topics()
+    words, on_topics = [], np.zeros((len(chunk), 0 if places is None else places.shape[1]), dtype=np.float32)
+    for row, (profile, learn) in enumerate(zip(chunk, learns, strict=True)):
+        if not learn:
+            words.append(sp.csr_matrix((1, docs.shape[1]), dtype=np.float32))
+            continue
         pos = sorted({index[i] for i in profile.likes if i in index})
         neg = sorted({index[i] for i in profile.dislikes if i in index} - set(pos))
-        if len(pos) + len(neg) < LEARN_AFTER or not pos:
-            rows.append(sp.csr_matrix((1, docs.shape[1]), dtype=np.float32))
-            continue
-        from sklearn.svm import LinearSVC
-
-        if features is None:
-            # liblinear wants float64 with sorted indices: convert once, not once per profile
-            # (the per-fit copy and sort took a third of each profile's training time).
-            features = docs.astype(np.float64)
-            features.sort_indices()
-
         rated = np.asarray(pos + neg, dtype=np.int64)
         rng = np.random.default_rng(zlib.crc32(profile.name.encode()))
         unrated = np.setdiff1d(np.arange(docs.shape[0]), rated)
@@ -266,23 +287,32 @@ def _learned(docs: sp.csr_matrix, index: Mapping[str, int], chunk: Sequence[Prof
         train = np.concatenate([rated, unrated])
         y = np.zeros(train.size)
         y[: len(pos)] = 1
+        # Only the training rows are copied (liblinear wants float64, sorted indices): memory stays
+        # bounded by BACKGROUND however many listings there are.
+        blocks = [docs[train]] + ([sp.csr_matrix(TOPIC_SHARE * places[train])] if places is not None else [])
+        features = sp.hstack(blocks, format="csr", dtype=np.float64)
         clf = LinearSVC(C=LEARNED_C, class_weight="balanced")
-        clf.fit(features[train], y)
-        rows.append(normalize(sp.csr_matrix(clf.coef_.astype(np.float32))))
-    return sp.vstack(rows, format="csr")
+        clf.fit(features, y)
+        weights = clf.coef_.ravel().astype(np.float32)
+        weights /= max(float(np.linalg.norm(weights)), 1e-12)
+        words.append(sp.csr_matrix(weights[None, : docs.shape[1]]))
+        on_topics[row] = weights[docs.shape[1] :]
+    return sp.vstack(words, format="csr"), on_topics if places is not None else None
 
 
 def _blend(
     keywords: sp.csr_matrix,
     likes: sp.csr_matrix,
     dislikes: sp.csr_matrix,
-    learned: sp.csr_matrix,
+    learned: tuple[sp.csr_matrix, np.ndarray | None],
     docs_t: sp.csr_matrix,
     related_t: sp.csr_matrix,
     ratings: np.ndarray,
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Two query rows per profile, scored as `by_words @ docs_t + by_papers @ related_t`: its anchor
-    plus its feedback, each part scaled to the anchor's best score, together of unit norm.
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Two query rows per profile and a dense part, scored as `by_words @ docs_t + by_papers @
+    related_t + beside`: its anchor plus its feedback, each part scaled to the anchor's best score,
+    the query rows together of unit norm. `learned` is the learned models' word rows and their
+    topic scores for every listing (`beside` is the latter, weighed as the model is).
 
     The typed keywords are matched against every term of a listing; the liked and disliked papers
     and the learned model against the terms listings share (`vectors.shared_terms`).
@@ -293,9 +323,17 @@ def _blend(
     few clicks cannot erase what the person typed; the learned model's share grows with the
     ratings until, at LEARNED_FULL_AT, it leads.
     """
-    feedback = _nonempty(likes) | _nonempty(learned) | _nonempty(dislikes)
+    learned_words, model_on_topics = learned
+    has_model = _nonempty(learned_words)
+    feedback = _nonempty(likes) | has_model | _nonempty(dislikes)
     best_kw, best_like = _best(keywords, docs_t, feedback), _best(likes, related_t, feedback)
-    best_learned, best_dislike = _best(learned, related_t, feedback), _best(dislikes, related_t, feedback)
+    best_dislike = _best(dislikes, related_t, feedback)
+    model_scores = np.zeros((keywords.shape[0], related_t.shape[1]), dtype=np.float32)
+    if has_model.any():
+        model_scores[has_model] = (learned_words[has_model] @ related_t).toarray()
+        if model_on_topics is not None:
+            model_scores[has_model] += model_on_topics[has_model]
+    best_learned = np.where(has_model, model_scores.max(axis=1, initial=0.0), 0.0).astype(np.float32)
     by_keywords = best_kw > 0
     anchor = np.where(by_keywords, best_kw, best_like)
     has_learned = best_learned > 0
@@ -306,8 +344,12 @@ def _blend(
     learned_share = LEARNED_SHARE * np.clip(ramp, 0.0, 1.0)
     learned_coef = _ratio(anchor * np.where(by_keywords, learned_share, LEARNED_WEIGHT), best_learned)
     dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
-    by_papers = sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned + sp.diags(dislike_coef) @ dislikes
-    return _unit_rows(keywords, by_papers)
+    by_papers = sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned_words + sp.diags(dislike_coef) @ dislikes
+    by_words, by_papers, scale = _unit_rows(keywords, by_papers)
+    beside = np.zeros_like(model_scores)
+    if model_on_topics is not None:
+        beside = (scale * learned_coef)[:, None] * model_on_topics
+    return by_words, by_papers, beside
 
 
 def _with_topics(scores: np.ndarray, by_topic: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -321,12 +363,13 @@ def _with_topics(scores: np.ndarray, by_topic: np.ndarray, rows: np.ndarray) -> 
     return out
 
 
-def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Both parts divided by the norm of their sum, so a profile's scores stay cosines (at most 1)."""
+def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Both parts divided by the norm of their sum, so a profile's scores stay cosines (at most 1),
+    and the divisor's inverse, for the parts scored beside them."""
     both = (by_words + by_papers).tocsr()
     norms = np.sqrt(np.asarray(both.multiply(both).sum(axis=1), dtype=np.float32).ravel())
-    scale = sp.diags(_ratio(np.ones_like(norms), norms))
-    return (scale @ by_words).tocsr(), (scale @ by_papers).tocsr()
+    scale = _ratio(np.ones_like(norms), norms)
+    return (sp.diags(scale) @ by_words).tocsr(), (sp.diags(scale) @ by_papers).tocsr(), scale
 
 
 def _bm25_share(queries: sp.csr_matrix, matches_t: sp.csr_matrix) -> np.ndarray:
