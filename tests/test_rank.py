@@ -290,3 +290,32 @@ def test_the_learned_model_weighs_latent_topics_beside_words():
     # above the other field's papers, by topic alone.
     by_topic = on_topics[0] @ places.T
     assert by_topic[index["target"]] > max(by_topic[index[f"vision{i}"]] for i in range(2, 10))
+
+
+def test_listings_that_share_no_word_still_rank_for_every_kind_of_profile():
+    import random
+    import string
+
+    rng = random.Random(0)
+
+    def word():
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(8))
+
+    listings = [Listing(id=str(i), title=word(), abstract=" ".join(word() for _ in range(5))) for i in range(40)]
+    listings[39] = Listing(id="39", title="Graph coloring", abstract=word())
+    profiles = [
+        Profile(name="examples", likes=["0", "1", "2", "3", "4"]),
+        Profile(name="rated", likes=["0", "1", "2"], dislikes=["5", "6", "7"]),
+        Profile(name="keywords", keywords=["graph coloring"]),
+    ]
+    results = ranked(listings, *profiles)
+    assert results["examples"] == [] and results["rated"] == []  # nothing resembles them
+    assert [r.listing_id for r in results["keywords"]] == ["39"]
+
+
+def test_identical_listings_rank_without_warnings(recwarn):
+    same = {"title": "Graph coloring", "abstract": "Chromatic number of planar graphs."}
+    listings = [Listing(id=str(i), **same) for i in range(40)]
+    results = ranked(listings, Profile(name="e", likes=["0"]), Profile(name="r", likes=["0", "1"], dislikes=["2"]))
+    assert len(results["e"]) == 10 and "0" not in [r.listing_id for r in results["e"]]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

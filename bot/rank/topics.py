@@ -24,13 +24,21 @@ PER_TOPIC = 10  # and one topic per this many listings: with nearly as many topi
 
 
 def fit_topics(vectors: sp.csr_matrix, k: int = TOPICS) -> np.ndarray | None:
-    """Each listing's place among up to `k` latent topics, L2-normalised (None below 2 topics)."""
-    k = min(k, vectors.shape[0] // PER_TOPIC, vectors.shape[1] - 1)
+    """Each listing's place among up to `k` latent topics, L2-normalised; None below 2 topics, or
+    when the listings share too little for any (words alone rank them then)."""
+    sharing = int(np.count_nonzero(np.diff(vectors.indptr)))  # listings with a term another one has
+    k = min(k, sharing // PER_TOPIC, vectors.shape[1] - 1)
     if k < 2:
         return None
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence
     from sklearn.decomposition import TruncatedSVD
 
-    places = TruncatedSVD(k, algorithm="arpack", random_state=0).fit_transform(vectors)
+    try:
+        # Identical listings have no variance to explain: scikit-learn's ratio of it divides by zero.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            places = TruncatedSVD(k, algorithm="arpack", random_state=0).fit_transform(vectors)
+    except (ArpackError, ArpackNoConvergence):  # degenerate listings: words alone rank them
+        return None
     return normalize(places).astype(np.float32)
 
 
