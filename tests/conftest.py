@@ -15,6 +15,7 @@ from bot.sources.seed_page import parse_seed_page
 from bot.store import Store
 from tests.postgres import REQUIRED as POSTGRES_REQUIRED
 from tests.postgres import postgres_server
+from tests.slack_server import slack_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_PAGE = ROOT / "seeds" / "hf-daily-papers-page.txt"
@@ -137,3 +138,10 @@ def http_client(clock):
 
     with HttpClient(timeout=httpx.Timeout(0.5), clock=clock, sleep=clock.sleep, min_interval={}) as client:
         yield client
+
+
+@pytest.fixture
+def slack():
+    """A local HTTP server playing the Slack Web API for the real slack_sdk client."""
+    with slack_server() as fake:
+        yield fake

@@ -26,17 +26,11 @@ from bot.slack_app import create_app, missing_secrets, slack_routes
 from bot.slack_commands import USAGE, profile_name
 from bot.store import Store
 from tests.asgi_server import serve_in_thread
-from tests.slack_server import BOT_USER, TEAM, slack_server
+from tests.slack_server import BOT_USER, TEAM
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0123456789"
 PROFILE = "slack-c0123456789"
-
-
-@pytest.fixture
-def slack():
-    with slack_server() as fake:
-        yield fake
 
 
 @pytest.fixture

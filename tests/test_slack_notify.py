@@ -11,16 +11,9 @@ from bot.errors import DeliveryError
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.notify.slack import METADATA_EVENT, SlackNotifier, make_client
 from bot.store import Store
-from tests.slack_server import slack_server
 
 CHANNEL = "C0123456789"
 NOW_ISO = "2026-11-27"
-
-
-@pytest.fixture
-def slack():
-    with slack_server() as fake:
-        yield fake
 
 
 def notifier(fake, **options) -> SlackNotifier:

@@ -173,7 +173,7 @@ def rank(
             )
             rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray() + beside
             rated_profiles = [p for p, r in zip(chunk, rated, strict=True) if r]
-            examples = np.array([not p.dislikes for p in rated_profiles])
+            examples = np.array([_by_examples(p) for p in rated_profiles])
             if examples.any():
                 own = [[index[i] for i in (*p.likes, *p.dislikes) if i in index] for p in rated_profiles]
                 expansion = _feedback(rated_scores, related, examples, exclude=own)
@@ -208,8 +208,9 @@ def rank(
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
             similarity = (related[liked] @ related_t[:, best]).toarray() if liked and best else None
-            if similarity is not None and fitted and fitted[0] is not None and not profile.dislikes:
-                similarity += fitted[0][liked] @ fitted[0][best].T  # as it was ranked: by words and by topic
+            places = fitted[0] if fitted else None  # never fitted just for this
+            if similarity is not None and places is not None and _by_examples(profile):
+                similarity += places[liked] @ places[best].T  # as it was ranked: by words and by topic
             said = _Readable(profile.keywords)
             results = []
             for position, doc in enumerate(best):
@@ -227,6 +228,12 @@ def rank(
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
                 results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
             yield profile, results
+
+
+def _by_examples(profile: Profile) -> bool:
+    """Liked papers and not one dislike: judgments of a few papers and none of the rest, which get
+    pseudo-relevance feedback and latent topics as keywords alone get feedback."""
+    return not profile.dislikes
 
 
 class _Readable:
@@ -358,7 +365,7 @@ def _with_topics(scores: np.ndarray, by_topic: np.ndarray, rows: np.ndarray) -> 
     out = scores.copy()
     best_words = scores[rows].max(axis=1, keepdims=True)
     best_topic = by_topic[rows].max(axis=1, keepdims=True)
-    scale = np.divide(best_words, best_topic, out=np.zeros_like(best_words), where=best_topic > 0)
+    scale = _ratio(best_words, best_topic)
     out[rows] = (scores[rows] + TOPIC_SHARE * scale * by_topic[rows]) / (1 + TOPIC_SHARE)
     return out
 
