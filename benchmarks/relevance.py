@@ -6,9 +6,10 @@ The corpus is 1,000 real arXiv cs records (benchmarks/make_data.py); a paper is 
 category's profile when arXiv lists it in that category (cross-lists count). Every category with at
 least 20 papers gets a profile in three forms:
 
-- keywords: the phrases in benchmarks/data/relevance-keywords.toml, written by hand;
+- keywords: the phrases in benchmarks/data/relevance-keywords.toml and, for a second person with
+  other words for the same field, relevance-keywords-2.toml; both written by hand (two profiles);
 - examples: 5 papers of the category drawn at random (`--seeds` draws, averaged);
-- ratings: the keywords, then two rounds of 10 ratings. Each round the user rates the 10 papers
+- ratings: each set of keywords, then two rounds of 10 ratings. Each round the user rates the 10 papers
   `bot rank` shows them (like if the paper is in the category, dislike otherwise) and the next round
   ranks with those votes. The 20 rated papers are then the same for every method.
 
@@ -54,7 +55,7 @@ from bot.models import Listing, Profile  # noqa: E402
 from bot.rank import rank  # noqa: E402
 
 DATA = HERE / "data" / "arxiv-cs-2016-03.jsonl"
-KEYWORDS = HERE / "data" / "relevance-keywords.toml"
+KEYWORDS = (HERE / "data" / "relevance-keywords.toml", HERE / "data" / "relevance-keywords-2.toml")
 CACHE = HERE / ".cache"
 MIN_PAPERS = 20
 EXAMPLES = 5
@@ -85,26 +86,30 @@ def bot_scores(listings: list[Listing], profile: Profile, hidden: set[str]) -> l
     return [r.listing_id for r in results]
 
 
-def make_cases(listings: list[Listing], by_category: dict[str, set[str]], keywords: dict, seeds: int) -> list[Case]:
+def make_cases(
+    listings: list[Listing], by_category: dict[str, set[str]], keyword_sets: list[dict], seeds: int
+) -> list[Case]:
+    """Per category: one keywords and one ratings case for each keyword set, `seeds` example cases."""
     cases = []
-    for category, words in keywords.items():
+    for category in dict.fromkeys(c for keywords in keyword_sets for c in keywords):
         relevant = by_category.get(category, set())
         if len(relevant) < MIN_PAPERS:
             continue
-        cases.append(Case(category, "keywords", Profile(name=category, keywords=list(words)), relevant, set()))
         for seed in range(seeds):
             rng = random.Random(f"{category}:{seed}")
             examples = rng.sample(sorted(relevant), EXAMPLES)
             cases.append(Case(category, "examples", Profile(name=category, likes=examples), relevant, set(examples)))
-        likes: list[str] = []
-        dislikes: list[str] = []
-        for _ in range(ROUNDS):
-            profile = Profile(name=category, keywords=list(words), likes=list(likes), dislikes=list(dislikes))
-            shown = bot_scores(listings, profile, set(likes) | set(dislikes))[:PER_ROUND]
-            likes += [i for i in shown if i in relevant]
-            dislikes += [i for i in shown if i not in relevant]
-        profile = Profile(name=category, keywords=list(words), likes=likes, dislikes=dislikes)
-        cases.append(Case(category, "ratings", profile, relevant, set(likes) | set(dislikes)))
+        for words in (keywords[category] for keywords in keyword_sets if category in keywords):
+            cases.append(Case(category, "keywords", Profile(name=category, keywords=list(words)), relevant, set()))
+            likes: list[str] = []
+            dislikes: list[str] = []
+            for _ in range(ROUNDS):
+                profile = Profile(name=category, keywords=list(words), likes=list(likes), dislikes=list(dislikes))
+                shown = bot_scores(listings, profile, set(likes) | set(dislikes))[:PER_ROUND]
+                likes += [i for i in shown if i in relevant]
+                dislikes += [i for i in shown if i not in relevant]
+            profile = Profile(name=category, keywords=list(words), likes=likes, dislikes=dislikes)
+            cases.append(Case(category, "ratings", profile, relevant, set(likes) | set(dislikes)))
     return cases
 
 
@@ -237,15 +242,17 @@ class Embeddings:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--keywords", type=Path, default=KEYWORDS)
+    parser.add_argument(
+        "--keywords", type=Path, action="append", help="a keyword set (TOML); repeat for more (default: both shipped)"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="random draws of the 5 example papers")
     parser.add_argument("--per-category", action="store_true", help="also print P@10 per category")
     args = parser.parse_args()
 
     listings, by_category = load(args.data)
-    keywords = tomllib.loads(args.keywords.read_text(encoding="utf-8"))["categories"]
+    keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in args.keywords or KEYWORDS]
     by_id = {item.id: item for item in listings}
-    cases = make_cases(listings, by_category, keywords, args.seeds)
+    cases = make_cases(listings, by_category, keyword_sets, args.seeds)
     bm25, svm = BM25(listings), ArxivSanity(listings)
     try:
         embed: Embeddings | None = Embeddings(listings)
@@ -274,7 +281,10 @@ def main() -> None:
 
     methods = ["bot", "bm25", "svm"] + (["embed"] if embed is not None else [])
     categories = sorted({c.category for c in cases})
-    print(f"{len(listings)} papers, {len(categories)} categories, {args.seeds} draws of {EXAMPLES} examples")
+    print(
+        f"{len(listings)} papers, {len(categories)} categories, {len(keyword_sets)} keyword sets,"
+        f" {args.seeds} draws of {EXAMPLES} examples"
+    )
     print(f"{'form':<10} {'method':<7} {'P@10':>6} {'P@20':>6} {'MAP':>6}   P@10 bot - method (95% interval)")
     for form in ("keywords", "examples", "ratings"):
         bot_p10 = np.mean([m[0] for m in results[(form, "bot")]])
