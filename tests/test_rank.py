@@ -273,6 +273,32 @@ def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
     assert "target" not in [r.listing_id for r in judged]
 
 
+def test_below_its_best_matches_a_keyword_profile_ranks_papers_of_their_field_first():
+    import random
+
+    rng = random.Random(5)
+    near, far = ["lattice", "cipher", "encryption"], ["protocol", "adversary", "signature"]
+    elsewhere = ["pixels", "segmentation", "camera", "depth", "scene", "texture"]
+
+    def text(words, n):
+        return " ".join(rng.choice(words) for _ in range(n))
+
+    listings = [Listing(id=f"near{i}", title=text(near, 3), abstract=text(near, 12)) for i in range(12)]
+    listings += [Listing(id=f"both{i}", title=text(near + far, 3), abstract=text(near + far, 16)) for i in range(4)]
+    # Two papers the typed words barely match, alike by words: one of the field (in its other
+    # words) and one of another field, which matches them a little better.
+    listings += [Listing(id="field", title=text(far, 3), abstract=text(far, 12) + " scheme")]
+    listings += [Listing(id="other", title=text(elsewhere, 3), abstract=text(elsewhere, 10) + " scheme")]
+    listings += [Listing(id=f"vision{i}", title=text(elsewhere, 3), abstract=text(elsewhere, 14)) for i in range(10)]
+    found = ranked(listings, Profile(name="p", keywords=["lattice", "scheme"]), top=len(listings))["p"]
+    order = [r.listing_id for r in found]
+    assert all(i.startswith("near") for i in order[:10])  # what the typed words found best stays first
+    assert order.index("field") < order.index("other")  # then the field's papers, by latent topics
+    assert not any(i.startswith("vision") for i in order)  # and only what the words matched at all
+    assert next(r for r in found if r.listing_id == "field").why == ("scheme",)
+    assert [r.score for r in found] == sorted((r.score for r in found), reverse=True)
+
+
 def test_the_learned_model_weighs_latent_topics_beside_words():
     from bot.rank.ranker import _learned
     from bot.rank.topics import fit_topics
