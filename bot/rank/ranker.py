@@ -482,7 +482,8 @@ def _below_the_best(scores: np.ndarray, places: np.ndarray | None) -> np.ndarray
     last = np.ones(scores.shape[0], dtype=np.float32)
     np.minimum.at(last, rows, kept)  # each profile's last kept share
     combined[share <= 0] = 0  # only what the query matched is reordered: each result keeps a word as its reason
-    np.maximum(combined, 0, out=combined)
+    # and all of it stays in, however far its topics are (a negative cosine): then last, by its share.
+    np.maximum(combined, share * 1e-3, out=combined)
     combined[rows, cols] = -np.inf
     top_rest = np.maximum(combined.max(axis=1), 1e-9)
     combined *= (np.nextafter(last, 0) / top_rest)[:, None]
