@@ -41,6 +41,7 @@ from bot.rank.topics import fit_topics, topic_scores
 from bot.rank.vectors import (
     cosine_vectors,
     document,
+    keyword_queries,
     make_vectorizer,
     phrase_features,
     profile_parts,
@@ -156,9 +157,13 @@ def rank(
         # of the rest: they get the same pseudo-relevance feedback as keywords do.
         rated = _nonempty(likes) | _nonempty(dislikes)
         queries = keywords
-        scores = (keywords @ matches_t).toarray()
+        scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
         if (~rated).any():
-            queries = _expand(keywords, _feedback(scores, related, ~rated))
+            queries = _with_rows(
+                keywords, ~rated, keyword_queries(vectorizer, [p for p, r in zip(chunk, rated, strict=True) if not r])
+            )
+            scores = (queries @ matches_t).toarray()
+            queries = _expand(queries, _feedback(scores, related, ~rated))
             scores[~rated] = _below_the_best(_bm25_share(queries[~rated], matches_t), topics())
         if rated.any():
             # The learned models' weights on topics score as a dense part beside the sparse ones.
