@@ -41,7 +41,6 @@ from bot.rank.topics import fit_topics, topic_scores
 from bot.rank.vectors import (
     cosine_vectors,
     document,
-    keyword_queries,
     make_vectorizer,
     phrase_features,
     profile_parts,
@@ -146,7 +145,7 @@ def rank(
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        keywords, likes, dislikes = profile_parts(vectorizer, related, index, chunk)
+        keywords, keyword_queries, likes, dislikes = profile_parts(vectorizer, related, index, chunk)
         learned, learned_topics = _learned(related, index, chunk, topics)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
@@ -159,10 +158,8 @@ def rank(
         queries = keywords
         scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
         if (~rated).any():
-            queries = _with_rows(
-                keywords, ~rated, keyword_queries(vectorizer, [p for p, r in zip(chunk, rated, strict=True) if not r])
-            )
-            scores = (queries @ matches_t).toarray()
+            queries = _with_rows(keywords, ~rated, keyword_queries[~rated])
+            scores[~rated] = (queries[~rated] @ matches_t).toarray()
             queries = _expand(queries, _feedback(scores, related, ~rated))
             scores[~rated] = _below_the_best(_bm25_share(queries[~rated], matches_t), topics())
         if rated.any():

@@ -131,12 +131,10 @@ def profile_parts(
     docs: sp.csr_matrix,
     index: dict[str, int],
     profiles: Sequence[Profile],
-) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-    """Three L2-normalised rows per profile (empty where it has none): its keywords, the centroid of
-    its liked papers and that of its disliked ones. The ranker weighs them (`ranker._blend`).
-
-    Every keyword counts alike here: matched by cosine against TF-IDF vectors, its terms' IDF
-    already counts on the listings' side."""
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """Four L2-normalised rows per profile (empty where it has none): its keywords as cosines see
+    them, its keywords as a BM25 query (`_keyword_rows`), the centroid of its liked papers and that
+    of its disliked ones. The ranker weighs them (`ranker._blend`)."""
     n = len(profiles)
     like_w, dislike_w = (
         sp.lil_matrix((n, docs.shape[0]), dtype=np.float32),
@@ -147,43 +145,42 @@ def profile_parts(
             known = [index[i] for i in ids if i in index]
             for col in known:
                 weights[row, col] = 1.0 / len(known)
-    keywords = _keyword_rows(vectorizer, profiles, by_idf=False)
+    keywords, queries = _keyword_rows(vectorizer, profiles)
     likes = normalize(like_w.tocsr() @ docs).tocsr()
     dislikes = normalize(dislike_w.tocsr() @ docs).tocsr()
-    return keywords, likes, dislikes
+    return keywords, queries, likes, dislikes
 
 
-def keyword_queries(vectorizer: TfidfVectorizer, profiles: Sequence[Profile]) -> sp.csr_matrix:
-    """One L2-normalised BM25 query row per profile: each keyword weighs the mean IDF of its terms.
+def _keyword_rows(vectorizer: TfidfVectorizer, profiles: Sequence[Profile]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Each profile's keywords summed and L2-normalised, two ways: each keyword a unit TF-IDF vector
+    (every keyword alike), and each one weighing the mean IDF of its terms (the BM25 query).
 
-    BM25 leaves IDF to the query (`weigh`), so a keyword's weight is all that says how specific it
-    is: "security" must count less than "hardness of approximation", as a common word counts less
-    than a rare one in any BM25 query. Scaled to unit norm each, every keyword counted alike, and
-    a one-word keyword weighed 1 however common its word; on the two benchmark keyword sets the
-    mean IDF raised P@10 from 0.695 to 0.705 and from 0.655 to 0.685. Within a keyword its terms
-    keep their TF-IDF proportions."""
-    return _keyword_rows(vectorizer, profiles, by_idf=True)
-
-
-def _keyword_rows(vectorizer: TfidfVectorizer, profiles: Sequence[Profile], *, by_idf: bool) -> sp.csr_matrix:
-    """Each profile's keywords, each a unit TF-IDF vector (times the mean IDF of its terms when
-    `by_idf`), summed and L2-normalised; empty rows for profiles without keywords."""
+    Matched by cosine against TF-IDF vectors, a keyword's IDF already counts on the listings' side.
+    BM25 leaves IDF to the query (`weigh`), so there a keyword's weight is all that says how
+    specific it is: "security" must count less than "hardness of approximation", as a common word
+    counts less than a rare one in any BM25 query. Scaled to unit norm each, a one-word keyword
+    weighed 1 however common its word; on the two benchmark keyword sets the mean IDF raised P@10
+    from 0.695 to 0.705 and from 0.655 to 0.685. Within a keyword its terms keep their TF-IDF
+    proportions. Profiles without keywords get empty rows."""
     texts = [keyword for profile in profiles for keyword in profile.keywords]
     if not texts:
-        return sp.csr_matrix((len(profiles), len(vectorizer.idf_)), dtype=np.float32)
+        empty = sp.csr_matrix((len(profiles), len(vectorizer.idf_)), dtype=np.float32)
+        return empty, empty
     owners = [row for row, profile in enumerate(profiles) for _ in profile.keywords]
     # Each keyword is transformed on its own, so no phrase is invented across two keywords.
-    counts_idf = vectorizer.transform(texts)
+    counts_idf = vectorizer.transform(texts).tocsr()
     vectors = cosine_vectors(counts_idf, vectorizer.idf_)
-    weights = np.ones(len(texts), dtype=np.float32)
-    if by_idf:
-        present = counts_idf.tocsr().copy()
-        present.data = vectorizer.idf_[present.indices].astype(np.float32)
-        terms = np.diff(present.indptr)
-        idf_sums = np.asarray(present.sum(axis=1), dtype=np.float32).ravel()
-        weights = np.divide(idf_sums, terms, out=np.zeros_like(idf_sums), where=terms > 0)
-    assign = sp.csr_matrix((weights, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
-    return normalize(assign @ vectors).tocsr()
+    present = counts_idf.copy()
+    present.data = vectorizer.idf_[present.indices].astype(np.float32)
+    terms = np.diff(present.indptr)
+    idf_sums = np.asarray(present.sum(axis=1), dtype=np.float32).ravel()
+    mean_idf = np.divide(idf_sums, terms, out=np.zeros_like(idf_sums), where=terms > 0)
+
+    def summed(weights: np.ndarray) -> sp.csr_matrix:
+        assign = sp.csr_matrix((weights, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
+        return normalize(assign @ vectors).tocsr()
+
+    return summed(np.ones(len(texts), dtype=np.float32)), summed(mean_idf)
 
 
 def phrase_features(vectorizer: TfidfVectorizer, phrase: str) -> list[int]:
