@@ -30,6 +30,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,8 +50,7 @@ from bot.rank.vectors import (
     surface_forms,
     weigh,
 )
-from bot.rank.why import explain
-from bot.rank.why import row as sparse_row
+from bot.rank.why import explain, matched_terms
 
 if TYPE_CHECKING:
     from bot.rank.model import TextModel
@@ -188,6 +188,7 @@ def rank(
                     rated_scores = _with_topics(rated_scores, topic_scores(topics(), liked, index), examples)
             scores[rated] = rated_scores
             queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
+        chosen, followed = [], []
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
             if popularity is not None and profile.trend:
@@ -206,7 +207,14 @@ def rank(
                     row_scores[index[listing_id]] = -np.inf
             limit = top[profile.name] if isinstance(top, Mapping) else top
             floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
-            best = _top(row_scores, limit, floor)
+            chosen.append(_top(row_scores, limit, floor))
+            followed.append(matched_authors)
+        # The terms behind every result of the chunk at once (`why.matched_terms`).
+        owners = np.repeat(np.arange(len(chunk)), [len(best) for best in chosen])
+        pairs = (owners, np.fromiter(chain.from_iterable(chosen), dtype=np.int64, count=owners.size))
+        terms = iter(matched_terms(base, queries, docs, pairs, names))
+        for row_in_chunk, (profile, best, matched_authors) in enumerate(zip(chunk, chosen, followed, strict=True)):
+            row_scores = scores[row_in_chunk]
             liked = [index[i] for i in profile.likes if i in index]
             liked_titles = [listings[i].title for i in liked]
             # One product per profile for "the liked paper it most resembles" of every result.
@@ -218,13 +226,10 @@ def rank(
             results = []
             for position, doc in enumerate(best):
                 why = explain(
-                    sparse_row(base, row_in_chunk),
-                    sparse_row(docs, doc),
-                    names,
+                    next(terms),
                     liked_similarity=similarity[:, position] if similarity is not None else None,
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
-                    expanded_row=sparse_row(queries, row_in_chunk),
                     readable=partial(said.words, listing=listings[doc]),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:

@@ -1,15 +1,17 @@
 """Why a listing matched a profile: the phrases that weighed most, the liked paper it resembles, the author.
 
-Takes sparse rows as (column indices, weights) pairs, sliced straight out of CSR matrices: building
-a scipy row per result cost more than the ranking itself. Terms come from the profile's own vector
-(its keywords and liked papers) first; only when none of those is in the listing do the words the
-ranking added (feedback, learned model) explain it. The vectorizer drops stop words, so no reason
-is ever a stop word; its terms are stemmed, and `readable` writes each one back in words.
+`matched_terms` finds the terms of every (profile, listing) result of a chunk of profiles at once,
+in a few sparse operations: term by term per result, it was a third of the time of ranking 10,000
+profiles. Terms come from the profile's own vector (its keywords and liked papers) first; only when
+none of those is in the listing do the words the ranking added (feedback, learned model) explain
+it. The vectorizer drops stop words, so no reason is ever a stop word; its terms are stemmed, and
+`readable` writes each one back in words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,31 +23,19 @@ RELATIVE_FLOOR = 0.2
 MIN_LIKE_SIMILARITY = 0.02  # below this a liked paper explains nothing
 _TITLE_CHARS = 70
 
-Row = tuple[np.ndarray, np.ndarray]  # (sorted or not) column indices, weights
-
-
-def row(matrix: sp.csr_matrix, i: int) -> Row:
-    lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
-    return matrix.indices[lo:hi], matrix.data[lo:hi]
-
 
 def explain(
-    profile_row: Row,
-    doc_row: Row,
-    feature_names: np.ndarray,
+    terms: Sequence[str],
     *,
     liked_similarity: np.ndarray | None = None,
     liked_titles: Sequence[str] = (),
     matched_authors: Sequence[str] | None = None,
-    expanded_row: Row | None = None,
     readable: Callable[[str], str] = str,
 ) -> tuple[str, ...]:
-    """`liked_similarity[j]` is the listing's cosine to the profile's j-th liked paper; `readable`
-    turns a vocabulary term into the words a person reads."""
+    """The reasons for one result: its authors the profile follows, its `matched_terms` in words
+    (`readable` turns a vocabulary term into the words a person reads) and the liked paper it most
+    resembles (`liked_similarity[j]` is its cosine to the profile's j-th liked paper)."""
     reasons = [f"author: {name}" for name in matched_authors or []]
-    terms = _terms(profile_row, doc_row, feature_names)
-    if not terms and expanded_row is not None:
-        terms = _terms(expanded_row, doc_row, feature_names)
     reasons += dict.fromkeys(readable(term) for term in terms)  # two stems may read alike: once each
     if liked_similarity is not None and liked_similarity.size and liked_titles:
         best = int(np.argmax(liked_similarity))
@@ -55,12 +45,42 @@ def explain(
     return tuple(reasons)
 
 
-def _terms(profile_row: Row, doc_row: Row, feature_names: np.ndarray) -> list[str]:
-    common, in_profile, in_doc = np.intersect1d(profile_row[0], doc_row[0], assume_unique=True, return_indices=True)
-    contribution = profile_row[1][in_profile] * doc_row[1][in_doc]
-    positive = contribution > RELATIVE_FLOOR * contribution.max(initial=0.0)
-    data, indices = contribution[positive], common[positive]
-    strongest = [str(feature_names[indices[pos]]) for pos in np.argsort(-data, kind="stable")[: MAX_TERMS * 4]]
-    # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
-    covered = {word for term in strongest if " " in term for word in term.split()}
-    return [term for term in strongest if " " in term or term not in covered][:MAX_TERMS]
+def matched_terms(
+    profiles: sp.csr_matrix,
+    expanded: sp.csr_matrix,
+    docs: sp.csr_matrix,
+    pairs: tuple[np.ndarray, np.ndarray],
+    feature_names: np.ndarray,
+) -> list[list[str]]:
+    """For each pair (row of `profiles`, row of `docs`), the terms that weighed most in the match:
+    the profile's own terms, or the `expanded` row's (same rows) when the listing has none of them."""
+    rows, listings = pairs
+    terms = _strongest(profiles[rows].multiply(docs[listings]), feature_names)
+    unexplained = np.array([not found for found in terms], dtype=bool)
+    if unexplained.any():
+        again = _strongest(expanded[rows[unexplained]].multiply(docs[listings[unexplained]]), feature_names)
+        for position, found in zip(np.flatnonzero(unexplained), again, strict=True):
+            terms[position] = found
+    return terms
+
+
+def _strongest(contributions: sp.spmatrix, feature_names: np.ndarray) -> list[list[str]]:
+    """Each row's strongest terms (at least RELATIVE_FLOOR of its best), a phrase before its words."""
+    contributions = sp.csr_matrix(contributions)
+    contributions.sum_duplicates()  # canonical: each row's columns in order, so ties break alike
+    owner = np.repeat(np.arange(contributions.shape[0]), np.diff(contributions.indptr))
+    best = np.zeros(contributions.shape[0], dtype=contributions.dtype)
+    np.maximum.at(best, owner, contributions.data)
+    strong = contributions.data > RELATIVE_FLOOR * best[owner]
+    strong &= contributions.data > 0
+    # All rows' terms at once: by row, then strongest first (lexsort is stable: then by column).
+    order = np.lexsort((-contributions.data[strong], owner[strong]))
+    owner, columns = owner[strong][order], contributions.indices[strong][order]
+    starts = np.searchsorted(owner, np.arange(contributions.shape[0] + 1))
+    out = []
+    for lo, hi in pairwise(starts):
+        strongest = [str(feature_names[c]) for c in columns[lo : min(hi, lo + MAX_TERMS * 4)]]
+        # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
+        covered = {word for term in strongest if " " in term for word in term.split()}
+        out.append([term for term in strongest if " " in term or term not in covered][:MAX_TERMS])
+    return out
