@@ -40,6 +40,36 @@ def test_a_specific_keyword_counts_more_than_a_common_one():
     assert [r.why for r in found[:2]] == [("transformer",), ("transformer",)]
 
 
+def test_a_listing_with_several_of_the_keywords_ranks_above_one_that_repeats_one():
+    # "Ad hoc" said five times, in another field's sense, against a paper that touches three of the
+    # four keywords: BM25 alone put the repetition first; a paper on more of the person's facets is
+    # more surely about their interest (the coordination factor).
+    filler = ["graphs", "proofs", "queries", "robots", "sensors", "codes", "games", "circuits"]
+    listings = [
+        Listing(
+            id=f"f{i}", title=f"On {filler[i % 8]}", abstract=f"We study {filler[i % 8]} and {filler[(i + 3) % 8]}."
+        )
+        for i in range(16)
+    ]
+    listings += [
+        Listing(
+            id="retrieval",
+            title="Ad hoc retrieval",
+            abstract="Ad hoc retrieval: ad hoc queries over ad hoc collections, ad hoc.",
+        ),
+        Listing(
+            id="network",
+            title="Flows on the internet",
+            abstract="We schedule flows over the internet with service guarantees.",
+        ),
+    ]
+    profile = Profile(name="p", keywords=["packet scheduling", "ad hoc networks", "quality of service", "internet"])
+    ((_, found),) = rank(listings, [profile], top=3)
+    assert [r.listing_id for r in found[:2]] == ["network", "retrieval"]  # one keyword, said clearly, still ranks
+    assert found[0].why == ("internet", "scheduling", "service")
+    assert all(0 < r.score <= 1 for r in found)
+
+
 def corpus():
     return [
         Listing(

@@ -3,11 +3,12 @@
 Takes listings, profiles and optionally a saved `TextModel` (without one the vectorizer is fitted
 on the listings given, as `bot rank` does); hands on, per profile, its best `RankedListing`s.
 
-A profile with keywords only is a query: its score for a listing is BM25 (`vectors.weigh`) with
-pseudo-relevance feedback: the strongest terms of its best few listings join the query, which finds
-papers that say the same thing in other words. Its best few listings then stay first and order the
-rest of its matches by latent topics (`_below_the_best`). A profile with likes or dislikes scores the cosine
-of two TF-IDF vectors, built in two steps:
+A profile with keywords only is a query: its score for a listing is BM25 (`vectors.weigh`), raised
+with the share of the profile's keywords the listing has (`_coordination`), with pseudo-relevance
+feedback: the strongest terms of its best few listings join the query, which finds papers that say
+the same thing in other words. Its best few listings then stay first and order the rest of its
+matches by latent topics (`_below_the_best`). A profile with likes or dislikes scores the cosine of
+two TF-IDF vectors, built in two steps:
 1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
 2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers (their words and
    latent topics) is added with a bounded weight, so a few clicks refine the keywords but cannot
@@ -40,6 +41,7 @@ from sklearn.preprocessing import normalize
 from bot.models import Listing, Profile, RankedListing
 from bot.rank.topics import fit_topics, topic_scores
 from bot.rank.vectors import (
+    ProfileParts,
     cosine_vectors,
     document,
     make_vectorizer,
@@ -63,6 +65,8 @@ CELLS = 2_560_000  # and at most this many profile × listing scores held at onc
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
+# A listing with all of a keyword profile's keywords scores up to this much more than one with one.
+COORDINATION = 0.5
 # Example profiles: the topic match (`topics`) counts this much beside the match of words.
 TOPIC_SHARE = 0.5
 
@@ -145,7 +149,8 @@ def rank(
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        keywords, keyword_queries, likes, dislikes = profile_parts(vectorizer, related, index, chunk)
+        parts = profile_parts(vectorizer, related, index, chunk)
+        keywords, likes, dislikes = parts.keywords, parts.likes, parts.dislikes
         learned, learned_topics = _learned(related, index, chunk, topics)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
@@ -158,10 +163,11 @@ def rank(
         queries = keywords
         scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
         if (~rated).any():
-            queries = _with_rows(keywords, ~rated, keyword_queries[~rated])
-            scores[~rated] = (queries[~rated] @ matches_t).toarray()
+            queries = _with_rows(keywords, ~rated, parts.queries[~rated])
+            coordinated = _coordination(_coverage(parts, ~rated, matches_t))
+            scores[~rated] = (queries[~rated] @ matches_t).toarray() * coordinated
             queries = _expand(queries, _feedback(scores, related, ~rated))
-            scores[~rated] = _below_the_best(_bm25_share(queries[~rated], matches_t), topics())
+            scores[~rated] = _below_the_best(_bm25_share(queries[~rated], matches_t) * coordinated, topics())
         if rated.any():
             # The learned models' weights on topics score as a dense part beside the sparse ones.
             by_topics = None if learned_topics is None else learned_topics[rated] @ (TOPIC_SHARE * topics()).T
@@ -385,6 +391,32 @@ def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.cs
     norms = np.sqrt(np.asarray(both.multiply(both).sum(axis=1), dtype=np.float32).ravel())
     scale = _ratio(np.ones_like(norms), norms)
     return (sp.diags(scale) @ by_words).tocsr(), (sp.diags(scale) @ by_papers).tocsr(), scale
+
+
+def _coverage(parts: ProfileParts, rows: np.ndarray, matches_t: sp.csr_matrix) -> np.ndarray:
+    """For the profiles of `rows` (a mask), the share of their keywords each listing has (any of a
+    keyword's words counts it in)."""
+    owners = parts.owners[rows]
+    mine = np.flatnonzero(np.asarray(owners.sum(axis=0)).ravel())
+    found = (parts.each_keyword[mine] @ matches_t).tocsr()
+    found.data[:] = 1
+    return (owners[:, mine] @ found).toarray()
+
+
+def _coordination(coverage: np.ndarray) -> np.ndarray:
+    """A keyword profile's scores are multiplied by this: 1 for a listing with every keyword of
+    the profile, down to 1 / (1 + COORDINATION) for one with none.
+
+    BM25 sums what each word contributes, so a listing that says one keyword of a profile often,
+    or one rare word of it, can outscore one that touches most of them. A person's keywords are
+    the facets of one interest, and a paper that touches several of them is more surely about it:
+    the coordination factor of classic vector-space engines (Lucene's `coord`, Salton and McGill,
+    1983). A keyword counts when the listing has any of its words: a loose word of a phrase says
+    the listing is near that facet, and requiring the whole phrase counted too few (on the
+    relevance benchmark, P@10 0.700 and 0.675 against 0.720 and 0.705 this way; 0.705 and 0.685
+    without). It is gentle, so a paper with one keyword, said clearly, still ranks.
+    """
+    return (1.0 + COORDINATION * coverage) / (1.0 + COORDINATION)
 
 
 def _bm25_share(queries: sp.csr_matrix, matches_t: sp.csr_matrix) -> np.ndarray:

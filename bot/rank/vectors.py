@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -126,15 +127,25 @@ def weigh(counts_idf: sp.csr_matrix, idf: np.ndarray) -> tuple[sp.csr_matrix, sp
     return cosine_vectors(counts_idf, idf), bm25
 
 
+class ProfileParts(NamedTuple):
+    """A profile's interests as rows over the vocabulary, one per profile unless said otherwise."""
+
+    keywords: sp.csr_matrix  # its keywords as cosines see them, each keyword alike (L2-normalised)
+    queries: sp.csr_matrix  # its keywords as a BM25 query, each weighing its mean IDF (L2-normalised)
+    likes: sp.csr_matrix  # the centroid of its liked papers (L2-normalised)
+    dislikes: sp.csr_matrix  # the centroid of its disliked papers (L2-normalised)
+    each_keyword: sp.csr_matrix  # one row per keyword of these profiles: 1 on each of its terms
+    owners: sp.csr_matrix  # profiles × keywords: 1 / its number of keywords on each of its own
+
+
 def profile_parts(
     vectorizer: TfidfVectorizer,
     docs: sp.csr_matrix,
     index: dict[str, int],
     profiles: Sequence[Profile],
-) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-    """Four L2-normalised rows per profile (empty where it has none): its keywords as cosines see
-    them, its keywords as a BM25 query (`_keyword_rows`), the centroid of its liked papers and that
-    of its disliked ones. The ranker weighs them (`ranker._blend`)."""
+) -> ProfileParts:
+    """Each profile's interests as rows the ranker weighs (`ranker._blend`, `ranker._coverage`);
+    empty rows where a profile has none of a kind."""
     n = len(profiles)
     like_w, dislike_w = (
         sp.lil_matrix((n, docs.shape[0]), dtype=np.float32),
@@ -145,15 +156,18 @@ def profile_parts(
             known = [index[i] for i in ids if i in index]
             for col in known:
                 weights[row, col] = 1.0 / len(known)
-    keywords, queries = _keyword_rows(vectorizer, profiles)
+    keywords, queries, each_keyword, owners = _keyword_rows(vectorizer, profiles)
     likes = normalize(like_w.tocsr() @ docs).tocsr()
     dislikes = normalize(dislike_w.tocsr() @ docs).tocsr()
-    return keywords, queries, likes, dislikes
+    return ProfileParts(keywords, queries, likes, dislikes, each_keyword, owners)
 
 
-def _keyword_rows(vectorizer: TfidfVectorizer, profiles: Sequence[Profile]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+def _keyword_rows(
+    vectorizer: TfidfVectorizer, profiles: Sequence[Profile]
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
     """Each profile's keywords summed and L2-normalised, two ways: each keyword a unit TF-IDF vector
-    (every keyword alike), and each one weighing the mean IDF of its terms (the BM25 query).
+    (every keyword alike), and each one weighing the mean IDF of its terms (the BM25 query); then
+    each keyword's terms on their own row, and which profile owns each row (`ProfileParts`).
 
     Matched by cosine against TF-IDF vectors, a keyword's IDF already counts on the listings' side.
     BM25 leaves IDF to the query (`weigh`), so there a keyword's weight is all that says how
@@ -163,10 +177,12 @@ def _keyword_rows(vectorizer: TfidfVectorizer, profiles: Sequence[Profile]) -> t
     from 0.695 to 0.705 and from 0.655 to 0.685. Within a keyword its terms keep their TF-IDF
     proportions. Profiles without keywords get empty rows."""
     texts = [keyword for profile in profiles for keyword in profile.keywords]
+    owners = [row for row, profile in enumerate(profiles) for _ in profile.keywords]
+    share = np.array([1.0 / len(profiles[row].keywords) for row in owners], dtype=np.float32)
+    owned = sp.csr_matrix((share, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
     if not texts:
         empty = sp.csr_matrix((len(profiles), len(vectorizer.idf_)), dtype=np.float32)
-        return empty, empty
-    owners = [row for row, profile in enumerate(profiles) for _ in profile.keywords]
+        return empty, empty, sp.csr_matrix((0, len(vectorizer.idf_)), dtype=np.float32), owned
     # Each keyword is transformed on its own, so no phrase is invented across two keywords.
     counts_idf = vectorizer.transform(texts).tocsr()
     vectors = cosine_vectors(counts_idf, vectorizer.idf_)
@@ -180,7 +196,8 @@ def _keyword_rows(vectorizer: TfidfVectorizer, profiles: Sequence[Profile]) -> t
         assign = sp.csr_matrix((weights, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
         return normalize(assign @ vectors).tocsr()
 
-    return summed(np.ones(len(texts), dtype=np.float32)), summed(mean_idf)
+    present.data[:] = 1
+    return summed(np.ones(len(texts), dtype=np.float32)), summed(mean_idf), present, owned
 
 
 def phrase_features(vectorizer: TfidfVectorizer, phrase: str) -> list[int]:
