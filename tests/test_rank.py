@@ -196,6 +196,17 @@ def test_word_forms_are_one_term_and_why_shows_them_as_written():
     assert set(results[0].why) == {"databases", "query", "like: Databases"}
 
 
+def test_why_never_shows_a_typed_word_the_paper_does_not_use():
+    # The stemmer joins "accessibility" and "access": a paper on memory access matches, and its
+    # reason is its own word, not one it never says.
+    listings = [
+        Listing(id="memory", title="Memory access patterns", abstract="Cache misses and memory access."),
+        Listing(id="web", title="Web accessibility", abstract="Accessibility of web pages for screen readers."),
+    ]
+    results = ranked(listings, Profile(name="p", keywords=["accessibility"]))["p"]
+    assert {r.listing_id: r.why for r in results} == {"web": ("accessibility",), "memory": ("access",)}
+
+
 def test_a_phrase_matches_its_other_word_forms():
     listings = [
         Listing(id="forms", title="Graph colorings", abstract="Colorings of sparse graphs."),

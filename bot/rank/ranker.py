@@ -30,7 +30,7 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
-from functools import partial
+from functools import lru_cache, partial
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -251,22 +251,45 @@ def _by_examples(profile: Profile) -> bool:
 
 
 class _Readable:
-    """Stemmed terms in words: as the profile's keywords write them, else as the listing does. Typed
-    terms are remembered across the profile's results; a listing's words are read only when a term
-    needs them (most reasons are typed keywords)."""
+    """Stemmed terms in words: as the profile's keywords write them, unless the listing does not use
+    that word. The stemmer joins a word's inflections ("robots", "robotic": "robot"), and shows the
+    typed one for them, but also words of one root that mean other things ("accessibility" and
+    "access": "access"); a typed word longer than its stem by more than an inflection is shown only
+    where the listing has it, else the listing's own word is. Most reasons need no reading of the
+    listing: a typed term's words and which of them to look for are kept across the profile's results."""
 
     def __init__(self, keywords: Sequence[str]) -> None:
         self.typed = surface_forms(keywords)
-        self.known: dict[str, str] = {}
+        self.known: dict[str, tuple[str, list[str]] | None] = {}  # term: as typed, and the words to look for
 
     def words(self, term: str, listing: Listing) -> str:
-        text = self.known.get(term)
-        if text is None:
-            if all(part in self.typed for part in term.split()):
-                text = self.known[term] = readable(term, self.typed)
+        if term not in self.known:
+            parts = term.split()
+            if all(part in self.typed for part in parts):
+                derived = [self.typed[p] for p in parts if len(self.typed[p]) > len(p) + _INFLECTION]
+                self.known[term] = (readable(term, self.typed), derived)
             else:
-                text = readable(term, self.typed, surface_forms([document(listing)]))
-        return text
+                self.known[term] = None
+        known = self.known[term]
+        if known is not None:
+            text, derived = known
+            if not derived or all(word in _lowered(listing.title, listing.abstract) for word in derived):
+                return text
+        return readable(term, _forms(listing.title, listing.abstract), self.typed)
+
+
+_INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics", "schedul" + "ing"
+
+
+# A listing's several reasons, and the listing in other profiles' results, read the same text.
+@lru_cache(maxsize=4096)
+def _lowered(title: str, abstract: str) -> str:
+    return f"{title} {abstract}".lower()  # a typed form with accents falls back to the listing's own
+
+
+@lru_cache(maxsize=1024)
+def _forms(title: str, abstract: str) -> dict[str, str]:
+    return surface_forms([document(Listing(id="", title=title, abstract=abstract))])
 
 
 def _learned(
