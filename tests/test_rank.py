@@ -207,6 +207,20 @@ def test_why_never_shows_a_typed_word_the_paper_does_not_use():
     assert {r.listing_id: r.why for r in results} == {"web": ("accessibility",), "memory": ("access",)}
 
 
+def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):
+    import bot.rank.ranker as ranker
+
+    profiles = [
+        Profile(name="sd", keywords=["speculative decoding", "draft model"]),
+        Profile(name="vision", keywords=["image generation"], likes=[seed_listings[0].id]),
+        Profile(name="all", keywords=["language models"]),
+    ]
+    everything = ranked(seed_listings, *profiles, top=len(seed_listings))
+    monkeypatch.setattr(ranker, "RESULTS_AT_ONCE", 7)  # fewer than one profile's results
+    assert ranked(seed_listings, *profiles, top=len(seed_listings)) == everything
+    assert all(r.why for results in everything.values() for r in results[:5])
+
+
 def test_a_phrase_matches_its_other_word_forms():
     listings = [
         Listing(id="forms", title="Graph colorings", abstract="Colorings of sparse graphs."),

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
 CHUNK = 256  # at most this many profiles scored at once
 CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
+RESULTS_AT_ONCE = 8192  # results whose reasons are found together (`_terms_of_results`)
 
 # Pseudo-relevance feedback (Rocchio on the top of the first ranking, RM3's usual sizes).
 FEEDBACK_DOCS = 10
@@ -215,10 +216,7 @@ def rank(
             floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
             chosen.append(_top(row_scores, limit, floor))
             followed.append(matched_authors)
-        # The terms behind every result of the chunk at once (`why.matched_terms`).
-        owners = np.repeat(np.arange(len(chunk)), [len(best) for best in chosen])
-        pairs = (owners, np.fromiter(chain.from_iterable(chosen), dtype=np.int64, count=owners.size))
-        terms = iter(matched_terms(base, queries, docs, pairs, names))
+        by_profile = _terms_of_results(base, queries, docs, chosen, names)
         for row_in_chunk, (profile, best, matched_authors) in enumerate(zip(chunk, chosen, followed, strict=True)):
             row_scores = scores[row_in_chunk]
             liked = [index[i] for i in profile.likes if i in index]
@@ -229,10 +227,11 @@ def rank(
             if similarity is not None and places is not None and _by_examples(profile):
                 similarity += places[liked] @ places[best].T  # as it was ranked: by words and by topic
             said = _Readable(profile.keywords)
+            terms = next(by_profile)
             results = []
             for position, doc in enumerate(best):
                 why = explain(
-                    next(terms),
+                    terms[position],
                     liked_similarity=similarity[:, position] if similarity is not None else None,
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
@@ -242,6 +241,31 @@ def rank(
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
                 results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
             yield profile, results
+
+
+def _terms_of_results(
+    base: sp.csr_matrix, queries: sp.csr_matrix, docs: sp.csr_matrix, chosen: list[list[int]], names: np.ndarray
+) -> Iterator[list[list[str]]]:
+    """For each row of `chosen` (a profile's results), the terms behind each result
+    (`why.matched_terms`), found for the results of several profiles at once: at most
+    RESULTS_AT_ONCE of them, or one profile's, so memory stays bounded however large `top` is."""
+    start = 0
+    while start < len(chosen):
+        end, size = start + 1, len(chosen[start])
+        while end < len(chosen) and size + len(chosen[end]) <= RESULTS_AT_ONCE:
+            size += len(chosen[end])
+            end += 1
+        owners = np.repeat(np.arange(start, end), [len(best) for best in chosen[start:end]])
+        listings = np.fromiter(chain.from_iterable(chosen[start:end]), dtype=np.int64, count=owners.size)
+        terms: list[list[str]] = []
+        for lo in range(0, owners.size, RESULTS_AT_ONCE):  # one profile's may be more
+            part = slice(lo, lo + RESULTS_AT_ONCE)
+            terms += matched_terms(base, queries, docs, (owners[part], listings[part]), names)
+        at = 0
+        for best in chosen[start:end]:
+            yield terms[at : at + len(best)]
+            at += len(best)
+        start = end
 
 
 def _by_examples(profile: Profile) -> bool:
