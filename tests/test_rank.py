@@ -221,6 +221,17 @@ def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_li
     assert all(r.why for results in everything.values() for r in results[:5])
 
 
+def test_a_word_beside_itself_is_no_reason():
+    listings = [
+        Listing(id="liked", title="Scene scene understanding", abstract="The scene of the scene, understood."),
+        Listing(id="twice", title="Scene scene parsing", abstract="A scene of the scene, parsed."),
+        Listing(id="other", title="Robot arms", abstract="Grasping with arms."),
+    ]
+    ((_, found),) = rank(listings, [Profile(name="p", likes=["liked"])])
+    assert [r.listing_id for r in found] == ["twice"]
+    assert found[0].why == ("scene", "like: Scene scene understanding")  # never "scene scene"
+
+
 def test_a_phrase_matches_its_other_word_forms():
     listings = [
         Listing(id="forms", title="Graph colorings", abstract="Colorings of sparse graphs."),

@@ -80,7 +80,15 @@ def _strongest(contributions: sp.spmatrix, feature_names: np.ndarray) -> list[li
     out = []
     for lo, hi in pairwise(starts):
         strongest = [str(feature_names[c]) for c in columns[lo : min(hi, lo + MAX_TERMS * 4)]]
+        strongest = [term for term in strongest if not _doubled(term)]
         # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
         covered = {word for term in strongest if " " in term for word in term.split()}
         out.append([term for term in strongest if " " in term or term not in covered][:MAX_TERMS])
     return out
+
+
+def _doubled(term: str) -> bool:
+    """A word beside itself ("scene of the scene" makes "scene scene"): a pair that reads as no
+    phrase. It still counts in the ranking (a word said twice in a row); it only explains nothing."""
+    first, _, second = term.partition(" ")
+    return first == second
