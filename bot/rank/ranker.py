@@ -297,9 +297,9 @@ class _Readable:
         known = self.known[term]
         if known is not None:
             text, derived = known
-            if not derived or all(word in _lowered(listing.title, listing.abstract) for word in derived):
+            if not derived or all(word in _lowered(listing) for word in derived):
                 return text
-        return readable(term, _forms(listing.title, listing.abstract), self.typed)
+        return readable(term, _forms(listing), self.typed)
 
 
 _INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics", "schedul" + "ing"
@@ -307,13 +307,13 @@ _INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics"
 
 # A listing's several reasons, and the listing in other profiles' results, read the same text.
 @lru_cache(maxsize=4096)
-def _lowered(title: str, abstract: str) -> str:
-    return f"{title} {abstract}".lower()  # a typed form with accents falls back to the listing's own
+def _lowered(listing: Listing) -> str:
+    return f"{listing.title} {listing.abstract}".lower()  # typed accents fall back to the listing's own form
 
 
 @lru_cache(maxsize=1024)
-def _forms(title: str, abstract: str) -> dict[str, str]:
-    return surface_forms([document(Listing(id="", title=title, abstract=abstract))])
+def _forms(listing: Listing) -> dict[str, str]:
+    return surface_forms([document(listing)])
 
 
 def _learned(

@@ -178,26 +178,27 @@ def _keyword_rows(
     proportions. Profiles without keywords get empty rows."""
     texts = [keyword for profile in profiles for keyword in profile.keywords]
     owners = [row for row, profile in enumerate(profiles) for _ in profile.keywords]
-    share = np.array([1.0 / len(profiles[row].keywords) for row in owners], dtype=np.float32)
-    owned = sp.csr_matrix((share, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
+
+    def owned(weights: np.ndarray) -> sp.csr_matrix:  # profiles × keywords, each keyword's weight
+        return sp.csr_matrix((weights, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
+
+    shares = owned(np.array([1.0 / len(profiles[row].keywords) for row in owners], dtype=np.float32))
     if not texts:
         empty = sp.csr_matrix((len(profiles), len(vectorizer.idf_)), dtype=np.float32)
-        return empty, empty, sp.csr_matrix((0, len(vectorizer.idf_)), dtype=np.float32), owned
+        return empty, empty, sp.csr_matrix((0, len(vectorizer.idf_)), dtype=np.float32), shares
     # Each keyword is transformed on its own, so no phrase is invented across two keywords.
     counts_idf = vectorizer.transform(texts).tocsr()
     vectors = cosine_vectors(counts_idf, vectorizer.idf_)
-    present = counts_idf.copy()
-    present.data = vectorizer.idf_[present.indices].astype(np.float32)
-    terms = np.diff(present.indptr)
-    idf_sums = np.asarray(present.sum(axis=1), dtype=np.float32).ravel()
+    each_keyword = counts_idf.astype(np.float32)
+    each_keyword.data[:] = 1
+    terms = np.diff(each_keyword.indptr)
+    idf_of = each_keyword.copy()
+    idf_of.data = vectorizer.idf_[idf_of.indices].astype(np.float32)
+    idf_sums = np.asarray(idf_of.sum(axis=1), dtype=np.float32).ravel()
     mean_idf = np.divide(idf_sums, terms, out=np.zeros_like(idf_sums), where=terms > 0)
-
-    def summed(weights: np.ndarray) -> sp.csr_matrix:
-        assign = sp.csr_matrix((weights, (owners, range(len(texts)))), shape=(len(profiles), len(texts)))
-        return normalize(assign @ vectors).tocsr()
-
-    present.data[:] = 1
-    return summed(np.ones(len(texts), dtype=np.float32)), summed(mean_idf), present, owned
+    alike = normalize(owned(np.ones(len(texts), dtype=np.float32)) @ vectors).tocsr()
+    by_idf = normalize(owned(mean_idf) @ vectors).tocsr()
+    return alike, by_idf, each_keyword, shares
 
 
 def phrase_features(vectorizer: TfidfVectorizer, phrase: str) -> list[int]:
