@@ -133,6 +133,31 @@ def test_a_disliked_paper_pushes_its_kind_down():
     assert score_after["survey"] / score_after["vision"] < score["survey"] / score["vision"]
 
 
+def test_a_match_among_papers_like_the_liked_ones_rises_above_one_among_the_disliked_kind():
+    # "lonely" and "liked" match the keyword alike, "lonely" a little more (it is shorter). Their
+    # other words weigh nothing in the profile, but place them: "liked" among papers like the liked
+    # one, "lonely" among papers like the disliked one. Their neighbours decide.
+    listings = [
+        Listing(id="like", title="Graph sparsifiers", abstract="Spectral sparsifiers cut sizes expanders."),
+        Listing(id="dislike", title="Graph colouring", abstract="Chromatic number planar colouring bounds."),
+        Listing(id="lonely", title="Graph matching", abstract="Meadow river lantern harbour."),
+        Listing(id="liked", title="Graph matching", abstract="Orchard canyon violin beacon quartz."),
+        *(
+            Listing(id=f"near-like{i}", title="Spectral sparsifiers", abstract=f"Orchard canyon violin cut sizes {i}.")
+            for i in range(3)
+        ),
+        *(
+            Listing(id=f"near-dislike{i}", title="Chromatic bounds", abstract=f"Meadow river lantern colouring {i}.")
+            for i in range(3)
+        ),
+    ]
+    profile = Profile(name="p", keywords=["graph matching"], likes=["like"], dislikes=["dislike"])
+    results = ranked(listings, profile, top=len(listings))["p"]
+    order = [r.listing_id for r in results]
+    assert order.index("liked") < order.index("lonely")
+    assert results[order.index("liked")].why[0] == "graph matching"  # still its own reason
+
+
 def test_a_favourite_author_raises_a_paper_and_says_so():
     results = ranked(corpus(), Profile(name="p", keywords=["diffusion"], authors=["ada lovelace"]))["p"]
     agents = next(r for r in results if r.listing_id == "agents")
@@ -428,3 +453,26 @@ def test_identical_listings_rank_without_warnings(recwarn):
     results = ranked(listings, Profile(name="e", likes=["0"]), Profile(name="r", likes=["0", "1"], dislikes=["2"]))
     assert len(results["e"]) == 10 and "0" not in [r.listing_id for r in results["e"]]
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_neighbours_are_the_nearest_other_listings_however_many_are_found_at_once():
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    from bot.rank.neighbours import NEIGHBOURS, Neighbours
+
+    vectors = normalize(sp.random(60, 40, density=0.2, format="csr", random_state=1, dtype=np.float32)).tocsr()
+    similar = (vectors @ vectors.T).toarray()
+    np.fill_diagonal(similar, -np.inf)
+    transposed = vectors.T.tocsr()
+    one_by_one, all_at_once = Neighbours(vectors, transposed, cells=120), Neighbours(vectors, transposed, cells=10**9)
+    rows = np.array([5, 0, 59, 5, 17])
+    one_by_one.of(rows[:2])  # some rows found earlier, in another call
+    for found in (one_by_one, all_at_once):
+        which, weights = found.of(rows)
+        assert which.shape == (len(rows), NEIGHBOURS)
+        for row, near, weight in zip(rows, which, weights, strict=True):
+            assert row not in near
+            assert np.allclose(weight, np.maximum(similar[row, near], 0))
+            assert np.allclose(np.sort(weight), np.sort(np.maximum(np.sort(similar[row])[-NEIGHBOURS:], 0)))

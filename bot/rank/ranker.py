@@ -16,7 +16,8 @@ two TF-IDF vectors, built in two steps:
 Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
 feedback) against the terms at least two listings share (`vectors.shared_terms`). Liked papers
 with no dislikes are examples: like keywords, they get pseudo-relevance feedback, and their
-latent topics (`topics`) count beside their words.
+latent topics (`topics`) count beside their words. Both kinds with papers then have their best
+matches smoothed over their nearest listings, the rated papers among them (`neighbours`).
 Then favourite authors raise a listing, an excluded word hides it, and a profile that asks for the
 trend lifts listings with many upvotes in proportion to how well they already match.
 
@@ -39,6 +40,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
+from bot.rank.neighbours import Neighbours, smooth
 from bot.rank.topics import fit_topics, topic_scores
 from bot.rank.vectors import (
     ProfileParts,
@@ -142,6 +144,13 @@ def rank(
     docs_t, related_t = docs.T.tocsr(), related.T.tocsr()
     fitted: list[np.ndarray | None] = []
 
+    near: list[Neighbours] = []
+
+    def neighbours() -> Neighbours:  # found only for profiles with rated papers, and kept for the next
+        if not near:
+            near.append(Neighbours(related, related_t, CELLS))
+        return near[0]
+
     def topics() -> np.ndarray | None:  # fitted once per call, and only when a profile needs them
         if not fitted:
             fitted.append(fit_topics(related))
@@ -198,6 +207,21 @@ def rank(
         chosen, followed = [], []
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
+            limit = top[profile.name] if isinstance(top, Mapping) else top
+            floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
+            never = {*profile.likes, *profile.dislikes, *(skip or {}).get(profile.name, ())}
+            hidden = [index[i] for i in never if i in index]
+            if rated[row_in_chunk]:
+                shut = np.zeros(row_scores.shape[0], dtype=bool)
+                shut[hidden] = True
+                row_scores[:] = smooth(
+                    row_scores,
+                    neighbours(),
+                    liked=[index[i] for i in profile.likes if i in index],
+                    disliked=[index[i] for i in profile.dislikes if i in index],
+                    hidden=shut,
+                    top=limit,
+                )
             if popularity is not None and profile.trend:
                 row_scores *= 1.0 + profile.trend * popularity
             matched_authors: dict[int, list[str]] = defaultdict(list)
@@ -208,12 +232,7 @@ def rank(
             if docs_by_column is not None:
                 for phrase in profile.exclude:
                     row_scores[_containing(vectorizer, docs_by_column, phrase)] = -np.inf
-            hidden = set(profile.likes) | set(profile.dislikes) | set((skip or {}).get(profile.name, ()))
-            for listing_id in hidden:
-                if listing_id in index:
-                    row_scores[index[listing_id]] = -np.inf
-            limit = top[profile.name] if isinstance(top, Mapping) else top
-            floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
+            row_scores[hidden] = -np.inf
             chosen.append(_top(row_scores, limit, floor))
             followed.append(matched_authors)
         by_profile = _terms_of_results(base, queries, docs, chosen, names)
