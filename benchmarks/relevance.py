@@ -28,6 +28,10 @@ the evaluation for every method. Methods:
   plus liked minus disliked (the same Rocchio weights as the bot). Vectors are cached in
   benchmarks/.cache/. Without the package the column is left out, with a note.
 
+The ratings form gives every method the bot's rated papers. A second table lets each method that
+takes keywords (bot, bm25, embed) run its own loop instead: three digests of 10, the user voting on
+each before the next (bm25 ignores the votes and shows its next ten), and the P@10 of each digest.
+
 Prints mean P@10, P@20 and average precision over categories for each form and method, and each
 anchor's P@10 gap to the bot with a 95% bootstrap interval over categories (paired: the same
 categories resampled for both), so a gap smaller than the noise of 20 categories reads as such.
@@ -43,7 +47,9 @@ import random
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -101,16 +107,28 @@ def make_cases(
             cases.append(Case(category, "examples", Profile(name=category, likes=examples), relevant, set(examples)))
         for words in (keywords[category] for keywords in keyword_sets if category in keywords):
             cases.append(Case(category, "keywords", Profile(name=category, keywords=list(words)), relevant, set()))
-            likes: list[str] = []
-            dislikes: list[str] = []
-            for _ in range(ROUNDS):
-                profile = Profile(name=category, keywords=list(words), likes=list(likes), dislikes=list(dislikes))
-                shown = bot_scores(listings, profile, set(likes) | set(dislikes))[:PER_ROUND]
-                likes += [i for i in shown if i in relevant]
-                dislikes += [i for i in shown if i not in relevant]
-            profile = Profile(name=category, keywords=list(words), likes=likes, dislikes=dislikes)
-            cases.append(Case(category, "ratings", profile, relevant, set(likes) | set(dislikes)))
+            _, profile = rated_rounds(
+                partial(bot_scores, listings), Profile(name=category, keywords=list(words)), relevant, ROUNDS
+            )
+            cases.append(Case(category, "ratings", profile, relevant, set(profile.likes) | set(profile.dislikes)))
     return cases
+
+
+def rated_rounds(
+    order: Callable[[Profile, set[str]], list[str]], profile: Profile, relevant: set[str], rounds: int
+) -> tuple[list[float], Profile]:
+    """`rounds` digests of PER_ROUND papers by `order`, the user rating each one (like if relevant)
+    before the next: the precision of each digest, and the profile with all the votes."""
+    likes: list[str] = []
+    dislikes: list[str] = []
+    precisions = []
+    for _ in range(rounds):
+        voted = Profile(name=profile.name, keywords=profile.keywords, likes=list(likes), dislikes=list(dislikes))
+        shown = order(voted, set(likes) | set(dislikes))[:PER_ROUND]
+        precisions.append(sum(i in relevant for i in shown) / PER_ROUND)
+        likes += [i for i in shown if i in relevant]
+        dislikes += [i for i in shown if i not in relevant]
+    return precisions, Profile(name=profile.name, keywords=profile.keywords, likes=likes, dislikes=dislikes)
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -300,6 +318,23 @@ def main() -> None:
                 low, high = gap_interval(mine, theirs)
                 gap = f"   {100 * (bot_p10 - p10):+.1f} pts ({100 * low:+.1f} to {100 * high:+.1f})"
             print(f"{form:<10} {method:<7} {p10:>6.3f} {p20:>6.3f} {ap:>6.3f}{gap}")
+    # The ratings form fixes the rated papers (the bot's) for every method. Here each method that
+    # takes keywords runs its own loop instead: what a user would see in three digests, voting on
+    # each before the next. BM25 has no use for votes: it shows its next ten.
+    loops: dict[str, Callable[[Profile, set[str]], list[str]]] = {
+        "bot": partial(bot_scores, listings),
+        "bm25": lambda p, hidden: bm25.order(" ".join(p.keywords), hidden),
+    }
+    if embed is not None:
+        loops["embed"] = embed.order
+    print(f"\nThree digests of {PER_ROUND}, each method with its own votes between them (keyword sets' profiles):")
+    print(f"{'method':<7} " + " ".join(f"{f'digest {n + 1}':>9}" for n in range(ROUNDS + 1)) + "   relevant shown")
+    for method, order in loops.items():
+        rounds = np.array(
+            [rated_rounds(order, c.profile, c.relevant, ROUNDS + 1)[0] for c in cases if c.form == "keywords"]
+        )
+        digests = " ".join(f"{p:>9.3f}" for p in rounds.mean(axis=0))
+        print(f"{method:<7} {digests}   {PER_ROUND * rounds.sum(axis=1).mean():.1f} of {PER_ROUND * (ROUNDS + 1)}")
     if args.per_category:
         for form in ("keywords", "examples", "ratings"):
             print(f"\nP@10 per category, {form}:")
