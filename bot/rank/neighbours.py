@@ -76,7 +76,6 @@ def smooth(
     dislikes say); a candidate without any similar listing keeps its own score. Every other
     listing keeps its own share alone, as if its neighbours scored nothing, so the scale stays the
     scores' own."""
-    out = (1.0 - SMOOTHING) * scores
     count = min(max(CANDIDATES, 5 * top), int(np.count_nonzero(~hidden)))
     if count <= 0 or neighbours.k < 1:
         return scores
@@ -90,7 +89,8 @@ def smooth(
     total = weights.sum(axis=1)
     mean = (weights * values[which]).sum(axis=1) / np.maximum(total, 1e-12)
     own = scores[candidates]
+    out = (1.0 - SMOOTHING) * scores
     out[candidates] = np.where((total > 0) & (own > 0), (1.0 - SMOOTHING) * own + SMOOTHING * mean, own)
     # Only what the profile matched is reordered (each result keeps its own reason), and all of it
     # stays in, however doubtful its neighbours make it: last, by its own score.
-    return np.maximum(out, np.minimum(scores, 0.0) + 1e-3 * np.maximum(scores, 0.0))
+    return np.where(scores > 0, np.maximum(out, 1e-3 * scores), out)
