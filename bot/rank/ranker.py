@@ -82,11 +82,15 @@ LEARN_AFTER = 5
 FEEDBACK_SHARE = 0.8
 DISLIKE_SHARE = 0.3
 LEARNED_WEIGHT = 1.0
-# With keywords, the learned model's share grows linearly with the ratings behind it, from a
-# sixteenth of LEARNED_SHARE at LEARN_AFTER ratings to all of it at LEARNED_FULL_AT: then it
-# leads, and the keywords still count.
+# With keywords, the learned model's share grows with the ratings behind it, as the square of
+# their way from LEARN_AFTER (a thirty-sixth of LEARNED_SHARE) to LEARNED_FULL_AT (all of it):
+# then it leads, and the keywords still count. A few ratings barely move it; one digest's worth (ten)
+# already teaches it more than a slower rise let it say: on the relevance benchmark, the digest
+# after ten ratings scored P@10 0.676 against 0.656 with the linear rise to full share at 20
+# that came before (160 sets of ratings; better on each keyword set, whichever method's digest
+# was rated). Five likes that contradict the keywords still leave their papers first.
 LEARNED_SHARE = 2.0
-LEARNED_FULL_AT = 20
+LEARNED_FULL_AT = 10
 LEARNED_C = 0.1
 BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
 
@@ -378,7 +382,7 @@ def _learned(
         # bounded by BACKGROUND however many listings there are.
         blocks = [docs[train]] + ([sp.csr_matrix(TOPIC_SHARE * places[train])] if places is not None else [])
         features = sp.hstack(blocks, format="csr", dtype=np.float64)
-        clf = LinearSVC(C=LEARNED_C, class_weight="balanced")
+        clf = LinearSVC(C=LEARNED_C, class_weight="balanced", random_state=0)  # the same digest every run
         clf.fit(features, y)
         weights = clf.coef_.ravel().astype(np.float32)
         weights /= max(float(np.linalg.norm(weights)), 1e-12)
@@ -427,8 +431,8 @@ def _blend(
     like_share = np.where(has_learned, FEEDBACK_SHARE / 2, FEEDBACK_SHARE)
     like_coef = np.where(by_keywords, _ratio(anchor * like_share, best_like), 1.0)
     # The learned model earns its weight with the ratings behind it: it takes over as they accumulate.
-    ramp = (ratings - LEARN_AFTER + 1) / (LEARNED_FULL_AT - LEARN_AFTER + 1)
-    learned_share = LEARNED_SHARE * np.clip(ramp, 0.0, 1.0)
+    ramp = np.clip((ratings - LEARN_AFTER + 1) / (LEARNED_FULL_AT - LEARN_AFTER + 1), 0.0, 1.0) ** 2
+    learned_share = LEARNED_SHARE * ramp
     learned_coef = _ratio(anchor * np.where(by_keywords, learned_share, LEARNED_WEIGHT), best_learned)
     dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
     by_papers = sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned_words + sp.diags(dislike_coef) @ dislikes
