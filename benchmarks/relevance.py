@@ -32,9 +32,10 @@ its evaluation. Methods:
 
 Why each method rates its own digests: when every method is given the same rated papers, those
 papers are taken out of everyone's evaluation, and they were the best the method that chose them
-could find. What is left is hard for that method and not for the others: on these cases, a method
-loses about six points of P@10 against the others when its own digests were the ones rated. A
-second table gives every method the rated papers each loop chose, so that effect shows, and a
+could find. What is left is hard for that method and not for the others: on these cases, when
+this was written, the embeddings' P@10 was 3.8 points above the bot's on the papers the bot's
+digests had shown, 7.1 below on those the embeddings' had, and 0.3 above on BM25's. A second
+table gives every method the rated papers each loop chose, so that effect shows, and a
 third the precision of each of the three digests a user of each method sees.
 
 Prints mean P@10, P@20 and average precision over categories for each form and method, and each
