@@ -126,11 +126,15 @@ def rated_rounds(
     precisions = []
     for _ in range(rounds):
         voted = Profile(name=profile.name, keywords=profile.keywords, likes=list(likes), dislikes=list(dislikes))
-        shown = order(voted, set(likes) | set(dislikes))[:PER_ROUND]
+        shown = order(voted, rated_ids(voted))[:PER_ROUND]
         precisions.append(sum(i in relevant for i in shown) / PER_ROUND)
         likes += [i for i in shown if i in relevant]
         dislikes += [i for i in shown if i not in relevant]
     return precisions, Profile(name=profile.name, keywords=profile.keywords, likes=likes, dislikes=dislikes)
+
+
+def rated_ids(profile: Profile) -> set[str]:
+    return {*profile.likes, *profile.dislikes}
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -306,7 +310,7 @@ def main() -> None:
         if case.form == "ratings":
             for method, order in ordered_by.items():
                 precisions, rated = rated_rounds(order, p, case.relevant, ROUNDS)
-                hidden = set(rated.likes) | set(rated.dislikes)
+                hidden = rated_ids(rated)
                 m = metrics(order(rated, hidden), case.relevant, hidden)
                 results.setdefault((case.form, method), []).append(m)
                 per_category.setdefault((case.form, method, case.category), []).append(m[0])
@@ -358,12 +362,14 @@ def main() -> None:
     for picker in methods:
         cells = []
         for method in learners:
-            order = ordered_by[method]
-            rows = [
-                metrics(order(rated, hidden), case.relevant, hidden)[0]
-                for case, rated in voted[picker]
-                for hidden in [set(rated.likes) | set(rated.dislikes)]
-            ]
+            if method == picker:  # its own loop's last ranking, measured above
+                rows = [d[-1] for d in digests[method]]
+            else:
+                order = ordered_by[method]
+                rows = [
+                    metrics(order(rated, rated_ids(rated)), c.relevant, rated_ids(rated))[0]
+                    for c, rated in voted[picker]
+                ]
             cells.append(f"{np.mean(rows):>6.3f}")
         print(f"{picker:<9} " + " ".join(cells))
 
