@@ -94,6 +94,11 @@ LEARNED_SHARE = 2.0
 LEARNED_FULL_AT = 10
 LEARNED_C = 0.1
 BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
+# and each weighs this much of a disliked paper: most unrated listings are not what the person wants,
+# but some are, and nobody said which. Weighed as fully as a dislike, they outweighed the person's
+# own few dislikes (on the relevance benchmark's 160 fixed sets of 20 ratings, MAP 0.415 → 0.425,
+# P@10 0.592 → 0.598; anything from 0.03 to 0.3 did as well).
+UNRATED_WEIGHT = 0.1
 
 
 def author_key(name: str) -> str:
@@ -349,11 +354,12 @@ def _learned(
     """A linear SVM for each profile with enough ratings: its weights on words (a sparse row, empty
     for other profiles) and on latent topics (a dense row; None when no profile learns here).
 
-    Liked papers are positives; disliked ones and a bounded sample of the unrated listings are
-    negatives (most listings are not what one person wants), the classes balanced. The features are
-    the listings' TF-IDF vectors and, weighed by TOPIC_SHARE, their topics: a few dozen ratings
-    teach little about single words but enough about which topics the person reads, and the SVM
-    can weigh topics more finely than a centroid can. The two weight rows are L2-normalised together.
+    Liked papers are positives; disliked ones and, weighing UNRATED_WEIGHT each, a bounded sample of
+    the unrated listings are negatives (most listings are not what one person wants), the classes
+    balanced. The features are the listings' TF-IDF vectors and, weighed by TOPIC_SHARE, their
+    topics: a few dozen ratings teach little about single words but enough about which topics the
+    person reads, and the SVM can weigh topics more finely than a centroid can. The two weight rows
+    are L2-normalised together.
     """
     learns = [
         len({i for i in (*p.likes, *p.dislikes) if i in index}) >= LEARN_AFTER and any(i in index for i in p.likes)
@@ -384,7 +390,8 @@ def _learned(
         blocks = [docs[train]] + ([sp.csr_matrix(TOPIC_SHARE * places[train])] if places is not None else [])
         features = sp.hstack(blocks, format="csr", dtype=np.float64)
         clf = LinearSVC(C=LEARNED_C, class_weight="balanced", random_state=0)  # the same digest every run
-        clf.fit(features, y)
+        weight = np.where(np.arange(train.size) < rated.size, 1.0, UNRATED_WEIGHT)
+        clf.fit(features, y, sample_weight=weight)
         weights = clf.coef_.ravel().astype(np.float32)
         weights /= max(float(np.linalg.norm(weights)), 1e-12)
         words.append(sp.csr_matrix(weights[None, : docs.shape[1]]))
