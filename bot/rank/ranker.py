@@ -356,10 +356,12 @@ def _learned(
 
     Liked papers are positives; disliked ones and, weighing UNRATED_WEIGHT each, a bounded sample of
     the unrated listings are negatives (most listings are not what one person wants), the classes
-    balanced. The features are the listings' TF-IDF vectors and, weighed by TOPIC_SHARE, their
-    topics: a few dozen ratings teach little about single words but enough about which topics the
-    person reads, and the SVM can weigh topics more finely than a centroid can. The two weight rows
-    are L2-normalised together.
+    balanced by their counts as arxiv-sanity's are, so in all the negatives weigh less than the
+    positives (balancing their summed weights instead ranked the same on the relevance benchmark).
+    The features are the listings' TF-IDF vectors and, weighed by TOPIC_SHARE, their topics: a few
+    dozen ratings teach little about single words but enough about which topics the person reads,
+    and the SVM can weigh topics more finely than a centroid can. The two weight rows are
+    L2-normalised together.
     """
     learns = [
         len({i for i in (*p.likes, *p.dislikes) if i in index}) >= LEARN_AFTER and any(i in index for i in p.likes)
