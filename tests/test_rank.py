@@ -232,6 +232,29 @@ def test_why_never_shows_a_typed_word_the_paper_does_not_use():
     assert {r.listing_id: r.why for r in results} == {"web": ("accessibility",), "memory": ("access",)}
 
 
+def test_why_quotes_the_typed_keyword_where_the_listing_says_it():
+    listings = [
+        Listing(id="manet", title="Routing in ad hoc networks", abstract="Ad hoc networks route packets."),
+        Listing(id="turing", title="Models of computation", abstract="Two models of computation compared."),
+        Listing(id="prolog", title="Logic programs", abstract="Answer sets of logic programs."),
+        Listing(id="hci", title="Human–computer interaction", abstract="A study of human–computer interaction."),
+        Listing(id="misc", title="Sorting", abstract="Sorting integers quickly."),
+    ]
+    profile = Profile(
+        name="p",
+        keywords=["ad hoc networks", "models of computation", "logics of programs", "human-computer interaction", "NP"],
+    )
+    why = {r.listing_id: r.why for r in ranked(listings, profile)["p"]}
+    # The keyword's own words, stop words and hyphens as typed: not "hoc networks / ad hoc",
+    # "model computation" or "computer interaction / human computer".
+    assert why["manet"] == ("ad hoc networks",)
+    assert why["turing"] == ("models of computation",)
+    assert why["hci"] == ("human-computer interaction",)
+    # Stemmed, "logics of programs" matches "logic programs", which the listing says and the reason quotes.
+    assert why["prolog"] == ("logic programs",)
+    assert "misc" not in why
+
+
 def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):
     import bot.rank.ranker as ranker
 

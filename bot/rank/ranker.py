@@ -31,7 +31,7 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
-from functools import lru_cache, partial
+from functools import partial
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -49,12 +49,10 @@ from bot.rank.vectors import (
     make_vectorizer,
     phrase_features,
     profile_parts,
-    readable,
     shared_terms,
-    surface_forms,
     weigh,
 )
-from bot.rank.why import explain, matched_terms
+from bot.rank.why import Wording, explain, matched_terms
 
 if TYPE_CHECKING:
     from bot.rank.model import TextModel
@@ -255,7 +253,7 @@ def rank(
             places = fitted[0] if fitted else None  # never fitted just for this
             if similarity is not None and places is not None and _by_examples(profile):
                 similarity += places[liked] @ places[best].T  # as it was ranked: by words and by topic
-            said = _Readable(profile.keywords)
+            said = Wording(profile.keywords)
             terms = next(by_profile)
             results = []
             for position, doc in enumerate(best):
@@ -264,7 +262,7 @@ def rank(
                     liked_similarity=similarity[:, position] if similarity is not None else None,
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
-                    readable=partial(said.words, listing=listings[doc]),
+                    phrases=partial(said.phrases, listing=listings[doc]),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
@@ -301,48 +299,6 @@ def _by_examples(profile: Profile) -> bool:
     """Liked papers and not one dislike: judgments of a few papers and none of the rest, which get
     pseudo-relevance feedback and latent topics as keywords alone get feedback."""
     return not profile.dislikes
-
-
-class _Readable:
-    """Stemmed terms in words: as the profile's keywords write them, unless the listing does not use
-    that word. The stemmer joins a word's inflections ("robots", "robotic": "robot"), and shows the
-    typed one for them, but also words of one root that mean other things ("accessibility" and
-    "access": "access"); a typed word longer than its stem by more than an inflection is shown only
-    where the listing has it, else the listing's own word is. Most reasons need no reading of the
-    listing: a typed term's words and which of them to look for are kept across the profile's results."""
-
-    def __init__(self, keywords: Sequence[str]) -> None:
-        self.typed = surface_forms(keywords)
-        self.known: dict[str, tuple[str, list[str]] | None] = {}  # term: as typed, and the words to look for
-
-    def words(self, term: str, listing: Listing) -> str:
-        if term not in self.known:
-            parts = term.split()
-            if all(part in self.typed for part in parts):
-                derived = [self.typed[p] for p in parts if len(self.typed[p]) > len(p) + _INFLECTION]
-                self.known[term] = (readable(term, self.typed), derived)
-            else:
-                self.known[term] = None
-        known = self.known[term]
-        if known is not None:
-            text, derived = known
-            if not derived or all(word in _lowered(listing) for word in derived):
-                return text
-        return readable(term, _forms(listing), self.typed)
-
-
-_INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics", "schedul" + "ing"
-
-
-# A listing's several reasons, and the listing in other profiles' results, read the same text.
-@lru_cache(maxsize=4096)
-def _lowered(listing: Listing) -> str:
-    return f"{listing.title} {listing.abstract}".lower()  # typed accents fall back to the listing's own form
-
-
-@lru_cache(maxsize=1024)
-def _forms(listing: Listing) -> dict[str, str]:
-    return surface_forms([document(listing)])
 
 
 def _learned(

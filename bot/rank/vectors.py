@@ -15,9 +15,9 @@ Words are stemmed (Snowball's English stemmer, Porter2) so "robot", "robots" and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -48,6 +48,16 @@ def words(text: str) -> list[tuple[str, str]]:
     return [(stem(w), w) for w in _WORD.findall(strip_accents_unicode(text.lower())) if w not in ENGLISH_STOP_WORDS]
 
 
+def word_places(text: str, start: int = 0) -> Iterator[tuple[str, int, int]]:
+    """(stem, start, end) for each word of `text` from `start` on that is not a stop word, as
+    `words` finds them: where each one is in the text as written, so a part of it can be quoted."""
+    for match in _WORD.finditer(text, start):
+        word = match.group().lower()
+        word = word if word.isascii() else strip_accents_unicode(word)
+        if word not in ENGLISH_STOP_WORDS:
+            yield stem(word), match.start(), match.end()
+
+
 class Analyzer:
     """Stemmed words and two-word phrases, stop words dropped first (as scikit-learn's word analyzer
     does). A class rather than a closure so a fitted vectorizer can be saved with joblib."""
@@ -59,11 +69,15 @@ class Analyzer:
 
 def surface_forms(texts: Iterable[str]) -> dict[str, str]:
     """Each stem's most frequent written form in `texts` (the first seen on a tie)."""
+    return forms_of(chain.from_iterable(words(text) for text in texts))
+
+
+def forms_of(found: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Each stem's most frequent word among (stem, word) pairs as `words` gives them (the first seen on a tie)."""
     counts: dict[str, dict[str, int]] = {}
-    for text in texts:
-        for s, w in words(text):
-            forms = counts.setdefault(s, {})
-            forms[w] = forms.get(w, 0) + 1
+    for s, w in found:
+        forms = counts.setdefault(s, {})
+        forms[w] = forms.get(w, 0) + 1
     return {s: max(forms, key=forms.__getitem__) for s, forms in counts.items()}
 
 

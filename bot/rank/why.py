@@ -5,16 +5,23 @@ in a few sparse operations: term by term per result, it was a third of the time 
 profiles. Terms come from the profile's own vector (its keywords and liked papers) first; only when
 none of those is in the listing do the words the ranking added (feedback, learned model) explain
 it. The vectorizer drops stop words, so no reason is ever a stop word; its terms are stemmed, and
-`readable` writes each one back in words.
+`Wording` writes them back in words: as the profile's keywords say them where they come from one,
+else as the listing does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from itertools import pairwise
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain, pairwise
 
 import numpy as np
 import scipy.sparse as sp
+
+from bot.models import Listing
+from bot.rank.vectors import document, forms_of, readable, surface_forms, word_places, words
 
 MAX_TERMS = 3
 # A term weighing less than this share of the strongest one explains little ("model" beside
@@ -30,13 +37,14 @@ def explain(
     liked_similarity: np.ndarray | None = None,
     liked_titles: Sequence[str] = (),
     matched_authors: Sequence[str] | None = None,
-    readable: Callable[[str], str] = str,
+    phrases: Callable[[Sequence[str]], Sequence[str]] = list,
 ) -> tuple[str, ...]:
     """The reasons for one result: its authors the profile follows, its `matched_terms` in words
-    (`readable` turns a vocabulary term into the words a person reads) and the liked paper it most
-    resembles (`liked_similarity[j]` is its cosine to the profile's j-th liked paper)."""
+    (`phrases` turns vocabulary terms into the words a person reads, as `Wording.phrases` does) and
+    the liked paper it most resembles (`liked_similarity[j]` is its cosine to the profile's j-th
+    liked paper)."""
     reasons = [f"author: {name}" for name in matched_authors or []]
-    reasons += dict.fromkeys(readable(term) for term in terms)  # two stems may read alike: once each
+    reasons += dict.fromkeys(phrases(terms))  # two stems may read alike: once each
     if liked_similarity is not None and liked_similarity.size and liked_titles:
         best = int(np.argmax(liked_similarity))
         if liked_similarity[best] >= MIN_LIKE_SIMILARITY:
@@ -92,3 +100,190 @@ def _doubled(term: str) -> bool:
     phrase. It still counts in the ranking (a word said twice in a row); it only explains nothing."""
     first, _, second = term.partition(" ")
     return first == second
+
+
+class Wording:
+    """One profile's reasons in words.
+
+    A term from a keyword reads as that keyword's own words: "models of computation", not the
+    phrase the vectorizer keeps once stop words are gone ("model computation"); "NP-complete", not
+    "np complete". The terms of one keyword that overlap in it read as one phrase: "ad hoc" and "hoc
+    networks" are "ad hoc networks". Other terms read as the keywords write their words, else as
+    the listing does.
+
+    A reason puts no words in a listing's mouth but another ending. The stemmer joins a word's
+    inflections ("robots", "robotic": "robot"), and a reason shows the typed one for them; but it
+    also joins words of one root that mean other things. So a typed word longer than its stem by
+    more than an inflection ("accessibility" for "access") is shown only where the listing has it,
+    and typed words joined by more than a space or a dash only where the listing says them so
+    ("logics of programs" also matches "logic programs"); else the listing's own words are shown.
+    Most reasons need no search of the listing: what a term reads as is kept across the results.
+    """
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        self.keywords = list(keywords)
+        said = [words(keyword) for keyword in self.keywords]
+        self.typed = forms_of(chain.from_iterable(said))
+        self.stems = [[s for s, _ in found] for found in said]
+        # Each term's first place in the keywords: (keyword, first word, last word).
+        self.first: dict[str, tuple[int, int, int]] = {}
+        for k, stems in enumerate(self.stems):
+            for i, s in enumerate(stems):
+                self.first.setdefault(s, (k, i, i))
+                if i + 1 < len(stems):
+                    self.first.setdefault(f"{s} {stems[i + 1]}", (k, i, i + 1))
+        self.spans: dict[tuple[int, int, int], _Typed | None] = {}  # `_typed` of the spans met so far
+        self.known: dict[str, tuple[str, list[str]] | None] = {}  # term: as typed, and the words to look for
+
+    def phrases(self, terms: Sequence[str], listing: Listing) -> list[str]:
+        """`terms` (strongest first) in words, those of one keyword that overlap joined in its place."""
+        spans: list[_Span] = []
+        for term in terms:
+            place = self.first.get(term)
+            if place is None:
+                spans.append(_Span(None, 0, 0, [term]))
+                continue
+            k, lo, hi = place
+            joined = next((s for s in spans if s.keyword == k and lo <= s.hi and s.lo <= hi), None)
+            if joined is None:
+                spans.append(_Span(k, lo, hi, [term]))
+            else:
+                joined.lo, joined.hi = min(joined.lo, lo), max(joined.hi, hi)
+                joined.terms.append(term)
+        out: list[str] = []
+        for span in spans:
+            if span.keyword is None or span.lo == span.hi:  # not from a keyword, or one word of one
+                out.append(self.words(span.terms[0], listing))
+            else:
+                out.extend(self._span(span.keyword, span, listing))
+        return out
+
+    def _span(self, k: int, span: _Span, listing: Listing) -> list[str]:
+        """A span of keyword `k` as the keyword writes it, where the listing says it so or differs
+        only in the endings of its words; else as the listing does."""
+        key = (k, span.lo, span.hi)
+        if key not in self.spans:
+            self.spans[key] = self._typed(*key)
+        typed = self.spans[key]
+        if typed is not None:
+            text, stems, long = typed
+            if long is not None:  # nothing but the words: other endings read as typed, as one word's do
+                if all(word in _lowered(listing) for word in long):
+                    return [text]
+            elif _says(listing, text):
+                return [text]
+            else:  # "models of computation": the listing's words for it, if it joins them as closely
+                quoted = _quote(listing, stems)
+                if quoted:
+                    return [quoted]
+        return [self.words(term, listing) for term in span.terms]
+
+    def _typed(self, k: int, lo: int, hi: int) -> _Typed | None:
+        """Words `lo` to `hi` of keyword `k`: as typed, their stems, and when nothing but spaces or
+        dashes joins them, those of them longer than their stem by more than an ending (else None)."""
+        keyword = self.keywords[k]
+        places = list(word_places(keyword))
+        if [s for s, _, _ in places] != self.stems[k]:  # Unicode that lowercases to other words
+            return None
+        places = places[lo : hi + 1]
+        text = keyword[places[0][1] : places[-1][2]]
+        long = None
+        if all(_SPACE.fullmatch(keyword[a[2] : b[1]]) for a, b in pairwise(places)):
+            long = [keyword[a:b].lower() for s, a, b in places if b - a > len(s) + _INFLECTION]
+        return text, [s for s, _, _ in places], long
+
+    def words(self, term: str, listing: Listing) -> str:
+        """One term as the keywords write its words, else as the listing does."""
+        if term not in self.known:
+            parts = term.split()
+            if all(part in self.typed for part in parts):
+                derived = [self.typed[p] for p in parts if len(self.typed[p]) > len(p) + _INFLECTION]
+                self.known[term] = (readable(term, self.typed), derived)
+            else:
+                self.known[term] = None
+        known = self.known[term]
+        if known is not None:
+            text, derived = known
+            if not derived or all(word in _lowered(listing) for word in derived):
+                return text
+        return readable(term, _forms(listing), self.typed)
+
+
+@dataclass
+class _Span:
+    """Words `lo` to `hi` of keyword number `keyword` (None: a term from no keyword), and the terms
+    of a result that fall in them."""
+
+    keyword: int | None
+    lo: int
+    hi: int
+    terms: list[str]
+
+
+_Typed = tuple[str, list[str], list[str] | None]
+
+_INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics", "schedul" + "ing"
+
+
+def _says(listing: Listing, typed: str) -> bool:
+    """Whether the listing has these words as typed, from a word's start: a longer ending ("codes"
+    for "code"), other case, or a dash for a space still count."""
+    return _starts_a_word(_lowered(listing), typed.lower().translate(_DASHES)) is not None
+
+
+def _starts_a_word(text: str, part: str, start: int = 0) -> int | None:
+    """Where `part` first occurs in `text` at a word's start, from `start` on (a plain search, which
+    most reasons need: far cheaper than a pattern)."""
+    at = text.find(part, start)
+    while at > 0 and text[at - 1].isalnum():
+        at = text.find(part, at + 1)
+    return at if at >= 0 else None
+
+
+def _quote(listing: Listing, stems: Sequence[str]) -> str | None:
+    """The listing's own words for these stems, in a row with at most a short joining word between
+    two ("models of computation", not "computation along with the complexity"), lowercased but
+    for acronyms; None if it has no such place.
+
+    Only the places where the first word starts are read: a stem is the start of its words but
+    for a final "y" it writes as "i" ("studi" for "study")."""
+    text, lowered = _text(listing), _lowered(listing)
+    if len(lowered) != len(text):  # lowercasing changed the length: places would not line up
+        return None
+    first = stems[0][:-1] if stems[0].endswith("i") and len(stems[0]) > 2 else stems[0]
+    at = _starts_a_word(lowered, first)
+    while at is not None:
+        places: list[tuple[str, int, int]] = []
+        for place in word_places(text, at):
+            if place[0] != stems[len(places)]:
+                break
+            places.append(place)
+            if len(places) == len(stems):
+                break
+        if len(places) == len(stems) and all(_JOIN.fullmatch(text[a[2] : b[1]]) for a, b in pairwise(places)):
+            words = text[places[0][1] : places[-1][2]].split()
+            return " ".join(w if w.isupper() else w.lower() for w in words)
+        at = _starts_a_word(lowered, first, at + 1)
+    return None
+
+
+_SPACE = re.compile(r"[\s\-‐‑‒–—]+")
+_JOIN = re.compile(r"[\s\-‐‑‒–—]+|\s+(?:of|for|in|on|and|the|a|an)\s+", re.IGNORECASE)
+
+
+# A listing's several reasons, and the listing in other profiles' results, read the same text.
+@lru_cache(maxsize=4096)
+def _lowered(listing: Listing) -> str:
+    return _text(listing).lower().translate(_DASHES)
+
+
+_DASHES = str.maketrans("-‐‑‒–—", "      ")  # "human–computer" says "human-computer" and "human computer"
+
+
+def _text(listing: Listing) -> str:
+    return f"{listing.title}. {listing.abstract}"
+
+
+@lru_cache(maxsize=1024)
+def _forms(listing: Listing) -> dict[str, str]:
+    return surface_forms([document(listing)])
