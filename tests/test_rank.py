@@ -255,6 +255,22 @@ def test_why_quotes_the_typed_keyword_where_the_listing_says_it():
     assert "misc" not in why
 
 
+def test_why_joins_the_overlapping_phrases_of_a_liked_paper_as_the_listing_writes_them():
+    listings = [
+        Listing(
+            id="liked", title="Universal Turing machines", abstract="Small universal Turing machines and tag systems."
+        ),
+        Listing(
+            id="near", title="Tiny universal Turing machines", abstract="New universal Turing machines with few states."
+        ),
+        Listing(id="far", title="Graph coloring", abstract="Coloring sparse graphs quickly."),
+    ]
+    ((_, found),) = rank(listings, [Profile(name="p", likes=["liked"])])
+    assert found[0].listing_id == "near"
+    assert found[0].why[0] == "universal turing machines"  # not "universal turing", "turing machines"
+    assert "turing machines" not in found[0].why and "universal turing" not in found[0].why
+
+
 def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):
     import bot.rank.ranker as ranker
 

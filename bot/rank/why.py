@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, pairwise
 
@@ -108,8 +108,9 @@ class Wording:
     A term from a keyword reads as that keyword's own words: "models of computation", not the
     phrase the vectorizer keeps once stop words are gone ("model computation"); "NP-complete", not
     "np complete". The terms of one keyword that overlap in it read as one phrase: "ad hoc" and "hoc
-    networks" are "ad hoc networks". Other terms read as the keywords write their words, else as
-    the listing does.
+    networks" are "ad hoc networks". Other terms (from liked papers, feedback) read as the keywords
+    write their words, else as the listing does; those that overlap, as the listing's phrase:
+    "universal turing" and "turing machines" are "universal turing machines".
 
     A reason puts no words in a listing's mouth but another ending. The stemmer joins a word's
     inflections ("robots", "robotic": "robot"), and a reason shows the typed one for them; but it
@@ -141,7 +142,7 @@ class Wording:
         for term in terms:
             place = self.first.get(term)
             if place is None:
-                spans.append(_Span(None, 0, 0, [term]))
+                _chain(spans, term)
                 continue
             k, lo, hi = place
             joined = next((s for s in spans if s.keyword == k and lo <= s.hi and s.lo <= hi), None)
@@ -152,10 +153,12 @@ class Wording:
                 joined.terms.append(term)
         out: list[str] = []
         for span in spans:
-            if span.keyword is None or span.lo == span.hi:  # not from a keyword, or one word of one
-                out.append(self.words(span.terms[0], listing))
-            else:
+            if span.keyword is not None and span.lo < span.hi:
                 out.extend(self._span(span.keyword, span, listing))
+            elif len(span.stems) > 1 and (quoted := _quote(listing, span.stems)):
+                out.append(quoted)  # a phrase of the listing's, as it writes it
+            else:
+                out.extend(self.words(term, listing) for term in span.terms)
         return out
 
     def _span(self, k: int, span: _Span, listing: Listing) -> list[str]:
@@ -211,13 +214,32 @@ class Wording:
 
 @dataclass
 class _Span:
-    """Words `lo` to `hi` of keyword number `keyword` (None: a term from no keyword), and the terms
-    of a result that fall in them."""
+    """Words `lo` to `hi` of keyword number `keyword`, or for terms from no keyword (None) the
+    `stems` of the words they chain into; and the terms of a result that fall in them."""
 
     keyword: int | None
     lo: int
     hi: int
     terms: list[str]
+    stems: list[str] = field(default_factory=list)
+
+
+def _chain(spans: list[_Span], term: str) -> None:
+    """A term from no keyword joins the phrase of another that it overlaps ("universal turing" and
+    "turing machines": "universal turing machines"), else starts its own."""
+    words = term.split()
+    if len(words) == 2:
+        for span in spans:
+            if span.keyword is None and len(span.stems) > 1:
+                if span.stems[-1] == words[0]:
+                    span.stems.append(words[1])
+                elif span.stems[0] == words[1]:
+                    span.stems.insert(0, words[0])
+                else:
+                    continue
+                span.terms.append(term)
+                return
+    spans.append(_Span(None, 0, 0, [term], words))
 
 
 _Typed = tuple[str, list[str], list[str] | None]
