@@ -137,7 +137,7 @@ class Wording:
         self.known: dict[str, tuple[str, list[str]] | None] = {}  # term: as typed, and the words to look for
 
     def phrases(self, terms: Sequence[str], listing: Listing) -> list[str]:
-        """`terms` (strongest first) in words, those of one keyword that overlap joined in its place."""
+        """`terms` (strongest first) in words; those that overlap in a keyword, or in the listing, as one phrase."""
         spans: list[_Span] = []
         for term in terms:
             place = self.first.get(term)
@@ -227,19 +227,19 @@ class _Span:
 def _chain(spans: list[_Span], term: str) -> None:
     """A term from no keyword joins the phrase of another that it overlaps ("universal turing" and
     "turing machines": "universal turing machines"), else starts its own."""
-    words = term.split()
-    if len(words) == 2:
+    stems = term.split()
+    if len(stems) == 2:
         for span in spans:
             if span.keyword is None and len(span.stems) > 1:
-                if span.stems[-1] == words[0]:
-                    span.stems.append(words[1])
-                elif span.stems[0] == words[1]:
-                    span.stems.insert(0, words[0])
+                if span.stems[-1] == stems[0]:
+                    span.stems.append(stems[1])
+                elif span.stems[0] == stems[1]:
+                    span.stems.insert(0, stems[0])
                 else:
                     continue
                 span.terms.append(term)
                 return
-    spans.append(_Span(None, 0, 0, [term], words))
+    spans.append(_Span(None, 0, 0, [term], stems))
 
 
 _Typed = tuple[str, list[str], list[str] | None]
@@ -283,8 +283,8 @@ def _quote(listing: Listing, stems: Sequence[str]) -> str | None:
             if len(places) == len(stems):
                 break
         if len(places) == len(stems) and all(_JOIN.fullmatch(text[a[2] : b[1]]) for a, b in pairwise(places)):
-            words = text[places[0][1] : places[-1][2]].split()
-            return " ".join(w if w.isupper() else w.lower() for w in words)
+            written = text[places[0][1] : places[-1][2]].split()
+            return " ".join(w if w.isupper() else w.lower() for w in written)
         at = _starts_a_word(lowered, first, at + 1)
     return None
 
