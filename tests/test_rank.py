@@ -271,6 +271,24 @@ def test_why_joins_the_overlapping_phrases_of_a_liked_paper_as_the_listing_write
     assert "turing machines" not in found[0].why and "universal turing" not in found[0].why
 
 
+def test_why_leaves_out_two_words_of_a_liked_paper_that_the_listing_never_says_together():
+    listings = [
+        Listing(
+            id="liked",
+            title="Tilings of the hyperbolic plane",
+            abstract="We solve the problem. Hyperbolic plane tilings.",
+        ),
+        Listing(
+            id="near", title="Hyperbolic plane puzzles", abstract="An open problem. Hyperbolic plane tilings again."
+        ),
+        Listing(id="far", title="Graph coloring", abstract="Coloring sparse graphs quickly."),
+    ]
+    ((_, found),) = rank(listings, [Profile(name="p", likes=["liked"])])
+    assert found[0].listing_id == "near"
+    assert "hyperbolic plane" in found[0].why
+    assert not any("problem hyperbolic" in reason for reason in found[0].why)  # paired across a sentence
+
+
 def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):
     import bot.rank.ranker as ranker
 

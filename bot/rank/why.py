@@ -110,7 +110,8 @@ class Wording:
     "np complete". The terms of one keyword that overlap in it read as one phrase: "ad hoc" and "hoc
     networks" are "ad hoc networks". Other terms (from liked papers, feedback) read as the keywords
     write their words, else as the listing does; those that overlap, as the listing's phrase:
-    "universal turing" and "turing machines" are "universal turing machines".
+    "universal turing" and "turing machines" are "universal turing machines". Two words the
+    vectorizer paired across a sentence ("problem. Hyperbolic") are a reason only if nothing else is.
 
     A reason puts no words in a listing's mouth but another ending. The stemmer joins a word's
     inflections ("robots", "robotic": "robot"), and a reason shows the typed one for them; but it
@@ -152,14 +153,21 @@ class Wording:
                 joined.lo, joined.hi = min(joined.lo, lo), max(joined.hi, hi)
                 joined.terms.append(term)
         out: list[str] = []
+        apart: list[str] = []  # pairs the listing never says together: reasons only if nothing else is
         for span in spans:
             if span.keyword is not None and span.lo < span.hi:
                 out.extend(self._span(span.keyword, span, listing))
-            elif len(span.stems) > 1 and (quoted := _quote(listing, span.stems)):
-                out.append(quoted)  # a phrase of the listing's, as it writes it
+            elif len(span.stems) > 2 and (quoted := _quote(listing, span.stems)):
+                out.append(quoted)  # the listing's phrase, as it writes it
             else:
-                out.extend(self.words(term, listing) for term in span.terms)
-        return out
+                for term in span.terms:
+                    if " " not in term:
+                        out.append(self.words(term, listing))
+                    elif quoted := _quote(listing, term.split()):
+                        out.append(quoted)
+                    else:
+                        apart.append(self.words(term, listing))
+        return out or apart
 
     def _span(self, k: int, span: _Span, listing: Listing) -> list[str]:
         """A span of keyword `k` as the keyword writes it, where the listing says it so or differs
@@ -267,12 +275,12 @@ def _quote(listing: Listing, stems: Sequence[str]) -> str | None:
     two ("models of computation", not "computation along with the complexity"), lowercased but
     for acronyms; None if it has no such place.
 
-    Only the places where the first word starts are read: a stem is the start of its words but
-    for a final "y" it writes as "i" ("studi" for "study")."""
+    Only the places where the first word starts are read: a stem but its last letter is the start
+    of its words, the stemmer's endings aside ("studi" for "study", "ture" for "turing")."""
     text, lowered = _text(listing), _lowered(listing)
     if len(lowered) != len(text):  # lowercasing changed the length: places would not line up
         return None
-    first = stems[0][:-1] if stems[0].endswith("i") and len(stems[0]) > 2 else stems[0]
+    first = stems[0][:-1] if len(stems[0]) > 3 else stems[0]
     at = _starts_a_word(lowered, first)
     while at is not None:
         places: list[tuple[str, int, int]] = []
