@@ -85,10 +85,13 @@ def _strongest(contributions: sp.spmatrix, feature_names: np.ndarray) -> list[li
     order = np.lexsort((-contributions.data[strong], owner[strong]))
     owner, columns = owner[strong][order], contributions.indices[strong][order]
     starts = np.searchsorted(owner, np.arange(contributions.shape[0] + 1))
+    # Each row's MAX_TERMS * 4 strongest are enough to find MAX_TERMS; their names, looked up at once.
+    first = np.arange(owner.size) - starts[owner] < MAX_TERMS * 4
+    names = feature_names[columns[first]].tolist()
+    starts = np.searchsorted(owner[first], np.arange(contributions.shape[0] + 1)).tolist()
     out = []
     for lo, hi in pairwise(starts):
-        strongest = [str(feature_names[c]) for c in columns[lo : min(hi, lo + MAX_TERMS * 4)]]
-        strongest = [term for term in strongest if not _doubled(term)]
+        strongest = [term for term in names[lo:hi] if not _doubled(term)]
         # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
         covered = {word for term in strongest if " " in term for word in term.split()}
         out.append([term for term in strongest if " " in term or term not in covered][:MAX_TERMS])
