@@ -269,6 +269,12 @@ def test_why_joins_the_overlapping_phrases_of_a_liked_paper_as_the_listing_write
     assert found[0].listing_id == "near"
     assert found[0].why[0] == "universal turing machines"  # not "universal turing", "turing machines"
     assert "turing machines" not in found[0].why and "universal turing" not in found[0].why
+    # A chain never takes a word twice: "based on lattices" does not join "lattice based ciphers".
+    from bot.rank.why import Wording
+
+    listing = Listing(id="x", title="Lattice based ciphers", abstract="Ciphers based on lattices.")
+    terms = ["base cipher", "lattic base", "base lattic"]
+    assert Wording([]).phrases(terms, listing) == ["lattice based ciphers", "based on lattices"]
 
 
 def test_why_leaves_out_two_words_of_a_liked_paper_that_the_listing_never_says_together():
@@ -287,6 +293,23 @@ def test_why_leaves_out_two_words_of_a_liked_paper_that_the_listing_never_says_t
     assert found[0].listing_id == "near"
     assert "hyperbolic plane" in found[0].why
     assert not any("problem hyperbolic" in reason for reason in found[0].why)  # paired across a sentence
+
+
+def test_why_names_a_word_that_many_listings_say_only_when_nothing_else_explains():
+    from bot.rank.ranker import _common_words
+    from bot.rank.vectors import document, make_vectorizer
+    from bot.rank.why import Wording
+
+    listings = [Listing(id=f"f{i}", title=f"Topic {i}", abstract="Our approach is new.") for i in range(20)]
+    listings += [Listing(id="near", title="Faster lattices", abstract="Lattices: our approach.")]
+    vectorizer = make_vectorizer()
+    vectorizer.fit([document(item) for item in listings])
+    common = _common_words(vectorizer.idf_, vectorizer.get_feature_names_out(), len(listings))
+    assert "approach" in common and "lattic" not in common  # in 21 of 21 listings, and in 1
+    said = Wording([], common)
+    assert said.phrases(["approach", "lattic"], listings[-1]) == ["lattices"]
+    assert said.phrases(["approach"], listings[-1]) == ["approach"]  # the only reason: still said
+    assert Wording(["approach"], common).phrases(["approach", "lattic"], listings[-1]) == ["approach", "lattices"]
 
 
 def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):

@@ -57,6 +57,7 @@ from bot.rank.why import Wording, explain, matched_terms
 if TYPE_CHECKING:
     from bot.rank.model import TextModel
 
+COMMON = 0.1  # a word in more than this share of the listings is a reason only when there is no other
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
 CHUNK = 256  # at most this many profiles scored at once
 CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
@@ -142,6 +143,7 @@ def rank(
     matches_t = matches.T.tocsr()
     del counts, matches
     names = vectorizer.get_feature_names_out()
+    common = _common_words(vectorizer.idf_, names, model.documents if model is not None else len(listings))
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(listings):
@@ -253,7 +255,7 @@ def rank(
             places = fitted[0] if fitted else None  # never fitted just for this
             if similarity is not None and places is not None and _by_examples(profile):
                 similarity += places[liked] @ places[best].T  # as it was ranked: by words and by topic
-            said = Wording(profile.keywords)
+            said = Wording(profile.keywords, common)
             terms = next(by_profile)
             results = []
             for position, doc in enumerate(best):
@@ -293,6 +295,16 @@ def _terms_of_results(
             yield terms[at : at + len(best)]
             at += len(best)
         start = end
+
+
+def _common_words(idf: np.ndarray, names: np.ndarray, documents: int) -> frozenset[str]:
+    """The words in more than COMMON of the listings the vectorizer was fitted on ("paper", "based",
+    "approach"): a word one paper in ten says tells little about why this one matched.
+    arxiv-sanity drops them from its vectors altogether (`max_df=0.1`); here they still rank, but a
+    liked paper's common words are a reason only when nothing else explains a result."""
+    # scikit-learn's smoothed idf is ln((1 + n) / (1 + df)) + 1: the words above the idf of df = COMMON * n.
+    most = np.log((1 + documents) / (1 + COMMON * documents)) + 1
+    return frozenset(term for term in names[idf < most].tolist() if " " not in term)
 
 
 def _by_examples(profile: Profile) -> bool:

@@ -12,7 +12,7 @@ else as the listing does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -114,7 +114,8 @@ class Wording:
     networks" are "ad hoc networks". Other terms (from liked papers, feedback) read as the keywords
     write their words, else as the listing does; those that overlap, as the listing's phrase:
     "universal turing" and "turing machines" are "universal turing machines". Two words the
-    vectorizer paired across a sentence ("problem. Hyperbolic") are a reason only if nothing else is.
+    vectorizer paired across a sentence ("problem. Hyperbolic") and `common` words ("based",
+    "approach") are a reason only if nothing else is.
 
     A reason puts no words in a listing's mouth but another ending. The stemmer joins a word's
     inflections ("robots", "robotic": "robot"), and a reason shows the typed one for them; but it
@@ -125,8 +126,9 @@ class Wording:
     Most reasons need no search of the listing: what a term reads as is kept across the results.
     """
 
-    def __init__(self, keywords: Sequence[str]) -> None:
+    def __init__(self, keywords: Sequence[str], common: Set[str] = frozenset()) -> None:
         self.keywords = list(keywords)
+        self.common = common
         said = [words(keyword) for keyword in self.keywords]
         self.typed = forms_of(chain.from_iterable(said))
         self.stems = [[s for s, _ in found] for found in said]
@@ -156,7 +158,7 @@ class Wording:
                 joined.lo, joined.hi = min(joined.lo, lo), max(joined.hi, hi)
                 joined.terms.append(term)
         out: list[str] = []
-        apart: list[str] = []  # pairs the listing never says together: reasons only if nothing else is
+        apart: list[str] = []  # what explains little: reasons only if nothing else is
         for span in spans:
             if span.keyword is not None and span.lo < span.hi:
                 out.extend(self._span(span.keyword, span, listing))
@@ -165,7 +167,8 @@ class Wording:
             else:
                 for term in span.terms:
                     if " " not in term:
-                        out.append(self.words(term, listing))
+                        explains = span.keyword is not None or term not in self.common  # typed, or said by few
+                        (out if explains else apart).append(self.words(term, listing))
                     elif quoted := _quote(listing, term.split()):
                         out.append(quoted)
                     else:
@@ -241,15 +244,17 @@ def _chain(spans: list[_Span], term: str) -> None:
     stems = term.split()
     if len(stems) == 2:
         for span in spans:
-            if span.keyword is None and len(span.stems) > 1:
-                if span.stems[-1] == stems[0]:
-                    span.stems.append(stems[1])
-                elif span.stems[0] == stems[1]:
-                    span.stems.insert(0, stems[0])
-                else:
-                    continue
-                span.terms.append(term)
-                return
+            if span.keyword is not None or len(span.stems) < 2:
+                continue
+            # Never a word twice: "based on lattices" does not join "lattice based ciphers".
+            if span.stems[-1] == stems[0] and stems[1] not in span.stems:
+                span.stems.append(stems[1])
+            elif span.stems[0] == stems[1] and stems[0] not in span.stems:
+                span.stems.insert(0, stems[0])
+            else:
+                continue
+            span.terms.append(term)
+            return
     spans.append(_Span(None, 0, 0, [term], stems))
 
 
