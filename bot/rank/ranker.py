@@ -301,7 +301,7 @@ def _common_words(idf: np.ndarray, names: np.ndarray, documents: int) -> frozens
     """The words in more than COMMON of the listings the vectorizer was fitted on ("paper", "based",
     "approach"): a word one paper in ten says tells little about why this one matched.
     arxiv-sanity drops them from its vectors altogether (`max_df=0.1`); here they still rank, but a
-    liked paper's common words are a reason only when nothing else explains a result."""
+    common word the person did not type is a reason only when nothing else explains a result."""
     # scikit-learn's smoothed idf is ln((1 + n) / (1 + df)) + 1: the words above the idf of df = COMMON * n.
     most = np.log((1 + documents) / (1 + COMMON * documents)) + 1
     return frozenset(term for term in names[idf < most].tolist() if " " not in term)
