@@ -372,8 +372,9 @@ def main() -> None:
             else:
                 order = ordered_by[method]
                 rows = [
-                    metrics(order(rated, rated_ids(rated)), c.relevant, rated_ids(rated))[0]
+                    metrics(order(rated, hidden), c.relevant, hidden)[0]
                     for c, rated in voted[picker]
+                    for hidden in [rated_ids(rated)]
                 ]
             cells.append(f"{np.mean(rows):>6.3f}")
         print(f"{picker:<9} " + " ".join(cells))

@@ -305,8 +305,9 @@ def _quote(listing: Listing, stems: Sequence[str]) -> str | None:
     return None
 
 
-_SPACE = re.compile(r"[\s\-‐‑‒–—]+")
-_JOIN = re.compile(r"[\s\-‐‑‒–—]+|\s+(?:of|for|in|on|and|the|a|an)\s+", re.IGNORECASE)
+_DASH = "-‐‑‒–—"  # a hyphen and the dashes that stand for one: "human–computer" is "human-computer"
+_SPACE = re.compile(rf"[\s{re.escape(_DASH)}]+")  # what joins a phrase's words and nothing more
+_JOIN = re.compile(rf"{_SPACE.pattern}|\s+(?:of|for|in|on|and|the|a|an)\s+", re.IGNORECASE)  # or a short word
 
 
 # A listing's several reasons, and the listing in other profiles' results, read the same text.
@@ -315,7 +316,7 @@ def _lowered(listing: Listing) -> str:
     return _text(listing).lower().translate(_DASHES)
 
 
-_DASHES = str.maketrans("-‐‑‒–—", "      ")  # "human–computer" says "human-computer" and "human computer"
+_DASHES = str.maketrans(_DASH, " " * len(_DASH))  # "human–computer" says "human computer" too
 
 
 def _text(listing: Listing) -> str:
