@@ -44,7 +44,10 @@ def test_add_list_show_edit_remove(workdir, bot):
     assert shown["email"] == "Me@example.org"  # the domain is case-insensitive and normalised
     assert (shown["top"], shown["send_at"], shown["tz"]) == (5, "07:30", "Europe/Berlin")
 
-    assert "keywords:     speculative decoding, draft model" in bot("profile", "show", "decoding").output
+    lines = bot("profile", "show", "decoding").output.splitlines()
+    assert "keywords:      speculative decoding, draft model" in lines
+    assert "skip_weekends: False" in lines  # the longest labels stand apart from their values too
+    assert len({len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}) == 1  # one column
 
     edited = bot(
         "profile", "edit", "decoding", "--keywords", "lookahead decoding", "--email", "", "--schedule", "weekly"

@@ -193,9 +193,10 @@ def show(name: str, config: Config, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    width = max(map(len, data)) + 2  # the longest label, its colon and a space
     for key, value in data.items():
         shown = ", ".join(value) if isinstance(value, list) else value
-        click.echo(f"{key + ':':<14}{shown if shown not in (None, '') else '—'}")
+        click.echo(f"{key + ':':<{width}}{shown if shown not in (None, '') else '—'}")
 
 
 @profile.command("remove")
