@@ -376,6 +376,23 @@ def test_keyword_scores_stay_below_one_as_min_score_expects():
     assert results and all(0 < r.score < 1 for r in results)
 
 
+def test_a_vote_leaves_the_scores_on_the_keywords_scale_so_min_score_keeps_the_results(seed_listings):
+    # Rated profiles score cosines, which run far below a keyword query's BM25 share: one 👎 took
+    # every score of this profile under the default min_score of 0.05, and its digest was empty.
+    keywords = ["reinforcement learning", "reasoning"]
+    alone = ranked(seed_listings, Profile(name="p", keywords=keywords), min_score=0.05)["p"]
+    assert len(alone) == 10
+    ids = [r.listing_id for r in alone]
+    for likes, dislikes in ((), ids[-1:]), (ids[:1], ()), (ids[:3], ids[-3:]):
+        voted = ranked(seed_listings, Profile(name="p", keywords=keywords, likes=likes, dislikes=dislikes))["p"]
+        kept = ranked(
+            seed_listings, Profile(name="p", keywords=keywords, likes=likes, dislikes=dislikes), min_score=0.05
+        )["p"]
+        assert kept == voted and len(kept) == 10, (likes, dislikes)
+        # On the keywords' scale: its best papers score, on average, about what the keywords' best did.
+        assert 0.5 < sum(r.score for r in kept) / sum(r.score for r in alone) < 2, (likes, dislikes)
+
+
 def test_words_only_one_listing_uses_do_not_dilute_its_likeness_to_others():
     from bot.rank.vectors import make_vectorizer, shared_terms
 
