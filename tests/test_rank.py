@@ -2,7 +2,7 @@ import re
 
 from bot.models import Listing, Profile
 from bot.rank import rank
-from bot.rank.ranker import CHUNK
+from bot.rank.ranker import CHUNK, LEARN_AFTER
 
 
 def ranked(listings, *profiles, **kwargs):
@@ -68,6 +68,10 @@ def test_a_listing_with_several_of_the_keywords_ranks_above_one_that_repeats_one
     assert [r.listing_id for r in found[:2]] == ["network", "retrieval"]  # one keyword, said clearly, still ranks
     assert found[0].why == ("internet", "scheduling", "service")
     assert all(0 < r.score <= 1 for r in found)
+    # A 👎 on another paper refines the query and keeps the coordination of its keywords.
+    voted = Profile(name="p", keywords=profile.keywords, dislikes=["f0"])
+    ((_, found),) = rank(listings, [voted], top=3)
+    assert [r.listing_id for r in found[:2]] == ["network", "retrieval"]
 
 
 def corpus():
@@ -435,14 +439,19 @@ def test_example_papers_borrow_the_words_of_their_nearest_listings():
         ),
         Listing(id="far", title="Token verification", abstract="Acceptance rate of verified tokens."),
         Listing(id="other", title="Image segmentation", abstract="Pixels and object masks."),
+        *(Listing(id=f"other{i}", title="Image segmentation", abstract=f"Object masks {i}.") for i in range(3)),
     ]
     examples = [r.listing_id for r in ranked(listings, Profile(name="p", likes=["seed"]))["p"]]
     # "far" shares no word with the example, only with the listings most like it.
     assert set(examples[:3]) == {"near0", "near1", "near2"} and examples[3] == "far"
     assert "other" not in examples
-    # With a dislike the profile has judged more than its examples: no words are guessed for it.
-    judged = [r.listing_id for r in ranked(listings, Profile(name="p", likes=["seed"], dislikes=["other"]))["p"]]
-    assert "far" not in judged
+    # A dislike or two leave them examples: fewer votes than a learned model needs.
+    one = [r.listing_id for r in ranked(listings, Profile(name="p", likes=["seed"], dislikes=["other"]))["p"]]
+    assert one[3] == "far" and "other" not in one
+    # With as many votes as a learned model needs the profile has judged more than its examples:
+    # no words are guessed for it.
+    votes = Profile(name="p", likes=["seed"], dislikes=["other", "other0", "other1", "other2"])
+    assert LEARN_AFTER == 5 and "far" not in [r.listing_id for r in ranked(listings, votes)["p"]]
 
 
 def cipher_corpus() -> list[Listing]:
@@ -473,9 +482,11 @@ def test_example_papers_find_their_kind_in_other_words_through_latent_topics():
     assert "target" in order and all(order.index("target") < order.index(v) for v in order if v.startswith("vision"))
     assert next(r for r in found if r.listing_id == "target").why == ("like: Lattice ciphers",)
     assert all(0 < r.score <= 1 for r in found)
-    # A profile with a dislike draws finer lines than topics can: words alone rank it.
-    judged = ranked(listings, Profile(name="p", likes=["example"], dislikes=["vision0"]), top=len(listings))["p"]
-    assert "target" not in [r.listing_id for r in judged]
+    # A dislike, fewer votes than a learned model needs, leaves the liked paper an example: its
+    # topics still find the target, above the field that was disliked.
+    judged = Profile(name="p", likes=["example"], dislikes=["vision0"])
+    one = [r.listing_id for r in ranked(listings, judged, top=len(listings))["p"]]
+    assert "target" in one and all(one.index("target") < one.index(v) for v in one if v.startswith("vision"))
 
 
 def test_below_its_best_matches_a_keyword_profile_ranks_papers_of_their_field_first():
