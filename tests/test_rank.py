@@ -388,10 +388,9 @@ def test_a_vote_leaves_the_scores_on_the_keywords_scale_so_min_score_keeps_the_r
     assert len(alone) == 10
     ids = [r.listing_id for r in alone]
     for likes, dislikes in ((), ids[-1:]), (ids[:1], ()), (ids[:3], ids[-3:]):
-        voted = ranked(seed_listings, Profile(name="p", keywords=keywords, likes=likes, dislikes=dislikes))["p"]
-        kept = ranked(
-            seed_listings, Profile(name="p", keywords=keywords, likes=likes, dislikes=dislikes), min_score=0.05
-        )["p"]
+        profile = Profile(name="p", keywords=keywords, likes=likes, dislikes=dislikes)
+        voted = ranked(seed_listings, profile)["p"]
+        kept = ranked(seed_listings, profile, min_score=0.05)["p"]
         assert kept == voted and len(kept) == 10, (likes, dislikes)
         # On the keywords' scale: its best papers score, on average, about what the keywords' best did.
         assert 0.5 < sum(r.score for r in kept) / sum(r.score for r in alone) < 2, (likes, dislikes)

@@ -352,9 +352,12 @@ def _votes_in_the_query(
     coordination of keywords had found: on the relevance benchmark's keyword profiles, one 👎 took
     P@10 of the next ten from 0.550 (no vote) to 0.492, and a 👍 and a 👎 to 0.537; in the query
     they give 0.580 and 0.580 (three keyword sets, votes on the first ten)."""
-    liked = [[index[i] for i in p.likes if i in index] if q else [] for p, q in zip(chunk, queried, strict=True)]
-    disliked = [[index[i] for i in p.dislikes if i in index] if q else [] for p, q in zip(chunk, queried, strict=True)]
-    return liked, disliked
+
+    def known(ids: Sequence[str], wanted: bool) -> list[int]:
+        return [index[i] for i in ids if i in index] if wanted else []
+
+    pairs = list(zip(chunk, queried, strict=True))
+    return [known(p.likes, q) for p, q in pairs], [known(p.dislikes, q) for p, q in pairs]
 
 
 def _learned(
