@@ -189,19 +189,28 @@ def rank(
         # they get the same pseudo-relevance feedback as keywords do.
         voted = _nonempty(likes) | _nonempty(dislikes)
         rated = voted & ~(_nonempty(parts.queries) & (ratings < LEARN_AFTER))
+        # A rated profile's scores are put on the scale of what its keywords score as such a query.
+        typed = rated & _nonempty(parts.queries)
+        asked = ~rated | typed
         queries = keywords
         scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
-        if (~rated).any():
+        typed_shares = None
+        if asked.any():
             liked, disliked = _votes_in_the_query(chunk, index, ~rated)
-            queries = _with_rows(keywords, ~rated, parts.queries[~rated])
-            coordinated = _coordination(_coverage(parts, ~rated, matches_t))
-            scores[~rated] = (queries[~rated] @ matches_t).toarray() * coordinated
+            queries = _with_rows(keywords, asked, parts.queries[asked])
+            coordinated = _coordination(_coverage(parts, asked, matches_t))
+            scores[asked] = (queries[asked] @ matches_t).toarray() * coordinated
             voted_on = [a + b for a, b in zip(liked, disliked, strict=True)]
-            queries = _expand(queries, _feedback(scores, related, ~rated, exclude=voted_on, liked=liked))
-            shares = _bm25_share(queries[~rated], matches_t) * coordinated
-            for row, ids in enumerate(ids for ids, q in zip(disliked, ~rated, strict=True) if q):
+            queries = _expand(queries, _feedback(scores, related, asked, exclude=voted_on, liked=liked))
+            shares = _bm25_share(queries[asked], matches_t) * coordinated
+            for row, ids in enumerate(ids for ids, q in zip(disliked, asked, strict=True) if q):
                 shares[row, ids] = 0  # neither among the best few nor what orders the rest
-            scores[~rated] = _below_the_best(shares, topics())
+            if (~rated).any():
+                scores[~rated] = _below_the_best(shares[~rated[asked]], topics())
+            if typed.any():
+                typed_shares = np.zeros_like(scores)
+                typed_shares[typed] = shares[typed[asked]]
+            del shares
         if rated.any():
             # The learned models' weights on topics score as a dense part beside the sparse ones.
             by_topics = None if learned_topics is None else learned_topics[rated] @ (TOPIC_SHARE * topics()).T
@@ -228,12 +237,6 @@ def rank(
                     rated_scores = _with_topics(rated_scores, topic_scores(topics(), liked, index), examples)
             scores[rated] = rated_scores
             queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
-        # What a rated profile's keywords score as a query: its scores are put on that scale.
-        typed = rated & _nonempty(parts.queries)
-        typed_shares = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32) if typed.any() else None
-        if typed_shares is not None:
-            coordinated = _coordination(_coverage(parts, typed, matches_t))
-            typed_shares[typed] = _bm25_share(parts.queries[typed], matches_t) * coordinated
         chosen, followed = [], []
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
