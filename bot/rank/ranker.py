@@ -49,6 +49,7 @@ from bot.rank.vectors import (
     ProfileParts,
     cosine_vectors,
     document,
+    knowing,
     make_vectorizer,
     phrase_features,
     profile_parts,
@@ -134,9 +135,11 @@ def rank(
     texts = [document(item) for item in listings]
     try:
         if model is not None:
-            vectorizer = model.vectorizer
+            interests = chain.from_iterable(chain(p.keywords, p.exclude) for p in profiles)
+            vectorizer = knowing(model.vectorizer, interests, model.documents)
             counts = vectorizer.transform(texts)
         else:
+            # Fitted on these very listings, it knows every term they have: none it lacks could match.
             vectorizer = make_vectorizer()
             counts = vectorizer.fit_transform(texts)
     except ValueError:  # no word survives stop-word removal: nothing can match anything

@@ -104,6 +104,26 @@ def make_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> Tfid
     )
 
 
+def knowing(vectorizer: TfidfVectorizer, phrases: Iterable[str], documents: int) -> TfidfVectorizer:
+    """`vectorizer`, or a copy of it that also knows the words and phrases of `phrases` it has not seen.
+
+    A saved vectorizer knows only what its window of listings said. A keyword new to it (a method
+    named this week, a phrase no paper had used yet) would match nothing, or only its loose words,
+    until the next refit, though the new papers that use it are the very ones its reader waits for.
+    So the terms of the profiles' keywords and excluded words join the vocabulary, with the IDF of a
+    term none of the `documents` it was fitted on had (smooth IDF, as scikit-learn computes it)."""
+    analyzer = vectorizer.build_analyzer()
+    vocabulary = vectorizer.vocabulary_
+    new = [t for t in dict.fromkeys(chain.from_iterable(map(analyzer, phrases))) if t not in vocabulary]
+    if not new:
+        return vectorizer
+    grown = make_vectorizer()
+    grown.set_params(vocabulary={**vocabulary, **{t: len(vocabulary) + i for i, t in enumerate(new)}})
+    unseen = np.log(documents + 1.0) + 1.0
+    grown.idf_ = np.concatenate([vectorizer.idf_, np.full(len(new), unseen, dtype=vectorizer.idf_.dtype)])
+    return grown
+
+
 def cosine_vectors(counts_idf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear TF-IDF, L2-normalised, from the vectorizer's counts × IDF."""
     out = counts_idf.astype(np.float32, copy=True).tocsr()
