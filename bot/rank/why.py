@@ -84,6 +84,10 @@ def _strongest(contributions: sp.spmatrix, feature_names: np.ndarray) -> list[li
     # All rows' terms at once: by row, then strongest first (lexsort is stable: then by column).
     order = np.lexsort((-contributions.data[strong], owner[strong]))
     owner, columns = owner[strong][order], contributions.indices[strong][order]
+    # Terms that read as no phrase are dropped once per distinct term, not once per result.
+    distinct, each = np.unique(columns, return_inverse=True)
+    kept = ~np.array([_doubled(term) for term in feature_names[distinct].tolist()], dtype=bool)[each]
+    owner, columns = owner[kept], columns[kept]
     starts = np.searchsorted(owner, np.arange(contributions.shape[0] + 1))
     # Each row's MAX_TERMS * 4 strongest are enough to find MAX_TERMS; their names, looked up at once.
     first = np.arange(owner.size) - starts[owner] < MAX_TERMS * 4
@@ -91,7 +95,7 @@ def _strongest(contributions: sp.spmatrix, feature_names: np.ndarray) -> list[li
     starts = np.searchsorted(owner[first], np.arange(contributions.shape[0] + 1)).tolist()
     out = []
     for lo, hi in pairwise(starts):
-        strongest = [term for term in names[lo:hi] if not _doubled(term)]
+        strongest = names[lo:hi]
         # A phrase explains better than its words: keep "speculative decoding", drop "decoding" beside it.
         covered = {word for term in strongest if " " in term for word in term.split()}
         out.append([term for term in strongest if " " in term or term not in covered][:MAX_TERMS])
