@@ -1,7 +1,9 @@
 """Score every listing for every profile and keep each profile's best, with the reasons they matched.
 
 Takes listings, profiles and optionally a saved `TextModel` (without one the vectorizer is fitted
-on the listings given, as `bot rank` does); hands on, per profile, its best `RankedListing`s.
+on the listings given, as `bot rank` does; with one, the profiles' keywords and excluded words it
+never saw join a copy of its vocabulary: `vectors.knowing`); hands on, per profile, its best
+`RankedListing`s.
 
 A profile with keywords only is a query: its score for a listing is BM25 (`vectors.weigh`), raised
 with the share of the profile's keywords the listing has (`_coordination`), with pseudo-relevance
