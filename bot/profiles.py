@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ProfileError
 from bot.models import Profile
+from bot.words import unmatchable
 
 SCHEDULES = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -77,6 +78,22 @@ def validate_profile(profile: Profile) -> Profile:
     if not 0.0 <= profile.trend <= 1.0:
         raise ProfileError(f"invalid --trend {profile.trend}: use a number from 0 (off) to 1")
     return profile
+
+
+def refuse_unmatchable(profile: Profile, before: Profile | None = None) -> None:
+    """ProfileError if a keyword or excluded word of `profile` (one not already in `before`) has no
+    word the ranker can match: it would silently match nothing. Only what is typed now is checked,
+    so a profile stored before this check still takes votes and other changes."""
+    old = before or Profile(name=profile.name)
+    for kind, terms, known in (
+        ("keyword", profile.keywords, old.keywords),
+        ("excluded word", profile.exclude, old.exclude),
+    ):
+        if dead := unmatchable(t for t in terms if t not in known):
+            raise ProfileError(
+                f"{kind} {dead[0]!r} can never match a paper: words of one letter and common English "
+                'words ("it", "the", "system") are not matched; name the topic in other words'
+            )
 
 
 def _checked_email(address: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from bot.errors import ProfileError
 from bot.keys import arxiv_id
 from bot.models import Profile
-from bot.profiles import SCHEDULES, split_terms, validate_profile
+from bot.profiles import SCHEDULES, refuse_unmatchable, split_terms, validate_profile
 from bot.render.slack import escape_mrkdwn, preview_blocks
 from bot.store import Store
 
@@ -141,6 +141,7 @@ def _subscribe(store: Store, rest: str, where: Where, defaults: Defaults, now: d
     else:
         profile = replace(current, keywords=current.keywords + keywords)
         opening = "Keywords added"
+    refuse_unmatchable(profile, current)
     saved = store.save_profile(validate_profile(profile))
     return Reply(f"{opening}. {_describe(saved)}\nSee the top papers right now with `/papers preview`.", public=True)
 
@@ -199,7 +200,9 @@ def _exclude(store: Store, rest: str, where: Where, defaults: Defaults, now: dat
     current = _required(store, where)
     if isinstance(current, Reply):
         return current
-    store.save_profile(validate_profile(replace(current, exclude=current.exclude + words)))
+    changed = replace(current, exclude=current.exclude + words)
+    refuse_unmatchable(changed, current)
+    store.save_profile(validate_profile(changed))
     them = "it" if len(words) == 1 else "them"
     return Reply(f"Excluded {_terms(words)}: papers that mention {them} sink.", public=True)
 

@@ -125,7 +125,7 @@ def test_a_missing_or_malformed_config_is_one_line(workdir, bot):
 
 def test_the_database_url_comes_from_the_environment_when_set(workdir, bot, monkeypatch):
     monkeypatch.setenv("BOT_DATABASE_URL", f"sqlite:///{workdir / 'elsewhere.db'}")
-    bot("profile", "add", "p", "-k", "x")
+    bot("profile", "add", "p", "-k", "graphs")
     assert (workdir / "elsewhere.db").exists()
     assert not (workdir / "data" / "bot.db").exists()
 

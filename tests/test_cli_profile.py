@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from bot.models import Profile
 from bot.store import Store
 
 
@@ -65,7 +66,7 @@ def test_add_list_show_edit_remove(workdir, bot):
 def test_profiles_take_their_defaults_from_the_config(workdir, bot):
     config = workdir / "config" / "bot.toml"
     config.write_text(config.read_text() + "\n[digest]\ntop = 7\nmin_score = 0.2\n")
-    bot("profile", "add", "p", "--keywords", "x")
+    bot("profile", "add", "p", "--keywords", "graphs")
     shown = json.loads(bot("profile", "show", "p", "--json").output)
     assert (shown["top"], shown["min_score"]) == (7, 0.2)
 
@@ -75,25 +76,32 @@ def test_profiles_take_their_defaults_from_the_config(workdir, bot):
     [
         ([], "Error: profile 'p' has no interests: give --keywords, --like or --author"),
         (["--keywords", " , "], "Error: profile 'p' has no interests: give --keywords, --like or --author"),
-        (["-k", "x", "--email", "not-an-address"], "Error: invalid email 'not-an-address': "),
+        (["-k", "graphs", "--email", "not-an-address"], "Error: invalid email 'not-an-address': "),
         (
-            ["-k", "x", "--tz", "Mars/Olympus"],
+            ["-k", "graphs", "--tz", "Mars/Olympus"],
             "Error: unknown time zone 'Mars/Olympus': use an IANA name such as Europe/Berlin or UTC",
         ),
-        (["-k", "x", "--at", "25:00"], "Error: invalid time '25:00': use HH:MM on a 24-hour clock, e.g. 08:00"),
-        (["-k", "x", "--at", "8am"], "Error: invalid time '8am': use HH:MM on a 24-hour clock, e.g. 08:00"),
-        (["-k", "x", "--top", "0"], "Error: invalid --top 0: a digest holds between 1 and 50 papers"),
+        (["-k", "graphs", "--at", "25:00"], "Error: invalid time '25:00': use HH:MM on a 24-hour clock, e.g. 08:00"),
+        (["-k", "graphs", "--at", "8am"], "Error: invalid time '8am': use HH:MM on a 24-hour clock, e.g. 08:00"),
+        (["-k", "graphs", "--top", "0"], "Error: invalid --top 0: a digest holds between 1 and 50 papers"),
         (
-            ["-k", "x", "--min-score", "1.5"],
+            ["-k", "graphs", "--min-score", "1.5"],
             "Error: invalid --min-score 1.5: use a number from 0 up to (not including) 1",
         ),
         (
-            ["-k", "x", "--like", "title:nope"],
+            ["-k", "graphs", "--like", "title:nope"],
             "Error: unknown listing id(s) title:nope: see `bot listings` for the ids",
         ),
-        (["-k", "x", "--slack-channel", "<!channel>"], "Error: invalid Slack channel '<!channel>'"),
+        (["-k", "graphs", "--slack-channel", "<!channel>"], "Error: invalid Slack channel '<!channel>'"),
         (["-k", "survey", "--exclude", "Survey"], "Error: 'survey' is both a keyword and excluded"),
-        (["-k", "x", "--trend", "2"], "Error: invalid --trend 2.0: use a number from 0 (off) to 1"),
+        (["-k", "graphs", "--trend", "2"], "Error: invalid --trend 2.0: use a number from 0 (off) to 1"),
+        # Keywords the ranker can never match: one-letter words and stop words are not matched.
+        (
+            ["-k", "program synthesis, C++"],
+            "Error: keyword 'C++' can never match a paper: words of one letter and common English words",
+        ),
+        (["-k", "the of and"], "Error: keyword 'the of and' can never match a paper"),
+        (["-k", "graphs", "-x", "IT"], "Error: excluded word 'IT' can never match a paper"),
     ],
 )
 def test_bad_profiles_are_refused_in_one_line_and_nothing_is_written(workdir, bot, args, message):
@@ -105,9 +113,9 @@ def test_bad_profiles_are_refused_in_one_line_and_nothing_is_written(workdir, bo
 
 
 def test_a_bad_name_and_a_second_profile_of_the_same_name_are_refused(workdir, bot):
-    assert bot("profile", "add", "../etc", "-k", "x").stderr.startswith("Error: invalid profile name '../etc'")
-    assert bot("profile", "add", "p", "-k", "x").exit_code == 0
-    again = bot("profile", "add", "p", "-k", "y")
+    assert bot("profile", "add", "../etc", "-k", "graphs").stderr.startswith("Error: invalid profile name '../etc'")
+    assert bot("profile", "add", "p", "-k", "graphs").exit_code == 0
+    again = bot("profile", "add", "p", "-k", "trees")
     assert (again.exit_code, again.stderr) == (
         2,
         "Error: profile 'p' already exists; change it with `bot profile edit`\n",
@@ -115,7 +123,7 @@ def test_a_bad_name_and_a_second_profile_of_the_same_name_are_refused(workdir, b
 
 
 def test_an_edit_that_would_break_the_profile_changes_nothing(workdir, bot):
-    bot("profile", "add", "p", "-k", "x", "--tz", "Europe/Berlin")
+    bot("profile", "add", "p", "-k", "graphs", "--tz", "Europe/Berlin")
     result = bot("profile", "edit", "p", "--tz", "Nowhere/City")
     assert result.exit_code == 2
     assert json.loads(bot("profile", "show", "p", "--json").output)["tz"] == "Europe/Berlin"
@@ -136,15 +144,16 @@ def test_example_papers_must_be_stored_listings(workdir, bot):
 def test_import_creates_then_updates_and_refuses_all_on_one_bad_entry(workdir, bot):
     good = workdir / "profiles.toml"
     good.write_text(
-        '[[profiles]]\nname = "a"\nkeywords = ["x"]\n\n[[profiles]]\nname = "b"\nkeywords = "y, z"\ntz = "Asia/Tokyo"\n'
+        '[[profiles]]\nname = "a"\nkeywords = ["graphs"]\n\n[[profiles]]\nname = "b"\nkeywords = "trees, paths"\n'
+        'tz = "Asia/Tokyo"\n'
     )
     assert bot("profile", "import", str(good)).output == "Imported 2 profiles: a, b\n"
     assert bot("profile", "import", str(good)).exit_code == 0  # again: updated in place
-    assert json.loads(bot("profile", "show", "b", "--json").output)["keywords"] == ["y", "z"]
+    assert json.loads(bot("profile", "show", "b", "--json").output)["keywords"] == ["trees", "paths"]
 
     bad = workdir / "bad.toml"
     bad.write_text(
-        '[[profiles]]\nname = "c"\nkeywords = ["x"]\n\n[[profiles]]\nname = "d"\nkeywords = ["x"]\ntop = "ten"\n'
+        '[[profiles]]\nname = "c"\nkeywords = ["ai"]\n\n[[profiles]]\nname = "d"\nkeywords = ["ai"]\ntop = "ten"\n'
     )
     result = bot("profile", "import", str(bad))
     assert (result.exit_code, result.stderr) == (
@@ -163,3 +172,20 @@ def test_trend_is_set_shown_and_edited(workdir, bot):
     assert json.loads(bot("profile", "show", "hot", "--json").output)["trend"] == 0.5
     assert bot("profile", "edit", "hot", "--trend", "0").exit_code == 0
     assert json.loads(bot("profile", "show", "hot", "--json").output)["trend"] == 0.0
+
+
+def test_only_newly_typed_keywords_are_checked_so_older_profiles_keep_working(workdir, bot):
+    # A profile stored before keywords were checked, with one that matches nothing, still takes
+    # other changes and votes; a new keyword that matches nothing is refused.
+    bot("fetch")
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        store.add_profile(Profile(name="old", keywords=["R", "statistics"]))
+        listing = store.listings(limit=1)[0].id
+    assert bot("profile", "edit", "old", "--top", "5").exit_code == 0
+    assert bot("feedback", "old", listing, "up").exit_code == 0
+    assert bot("profile", "edit", "old", "-k", "R, statistics, causal inference").exit_code == 0
+    refused = bot("profile", "edit", "old", "-k", "R, statistics, C++")
+    assert (refused.exit_code, refused.stderr.split(":")[0]) == (2, "Error")
+    assert "keyword 'C++' can never match" in refused.stderr
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        assert store.profile("old").keywords == ["R", "statistics", "causal inference"]

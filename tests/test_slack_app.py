@@ -150,6 +150,16 @@ def test_subscribe_again_extends_the_keywords(app, slack, db):
     assert db.profile(PROFILE).keywords == ["speculative decoding", "draft model", "tree attention"]
 
 
+def test_keywords_and_excluded_words_that_can_never_match_are_refused(app, slack, db):
+    _, _, reply = papers(app, slack, "subscribe C++")
+    assert reply["text"].startswith("Not changed: keyword 'C++' can never match a paper")
+    assert db.profiles() == []
+    subscribed(app, slack, db)
+    _, _, reply = papers(app, slack, "exclude IT")
+    assert reply["text"].startswith("Not changed: excluded word 'IT' can never match a paper")
+    assert db.profile(PROFILE).exclude == []
+
+
 def test_subscribe_in_a_private_channel_asks_for_an_invitation(app, slack, db):
     slack.fail_next("conversations.join", "method_not_supported_for_channel_type")
     _, _, reply = papers(app, slack, "subscribe decoding")

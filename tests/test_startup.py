@@ -26,7 +26,7 @@ def run(args, cwd):
     [
         ["--help"],
         ["profile", "list"],
-        ["profile", "add", "p", "-k", "x"],
+        ["profile", "add", "p", "-k", "graphs"],
         ["profile", "show", "p"],
         ["listings"],
         ["fetch"],
@@ -37,7 +37,7 @@ def run(args, cwd):
     ],
 )
 def test_commands_that_do_not_rank_leave_scikit_learn_unimported(workdir, args):
-    run(["profile", "add", "p", "-k", "x"], workdir)
+    run(["profile", "add", "p", "-k", "graphs"], workdir)
     assert run(args, workdir).startswith("False False")
 
 

@@ -14,7 +14,7 @@ from bot.cli.common import config_option, cut, open_store, table
 from bot.config import Config
 from bot.errors import ProfileError
 from bot.models import Profile
-from bot.profiles import SCHEDULES, WEEKDAYS, validate_profile
+from bot.profiles import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profile
 from bot.store import Store
 
 
@@ -118,6 +118,7 @@ def add(name: str, config: Config, **given: Any) -> None:
     """
     base = Profile(name=name, top=config.digest.top, min_score=config.digest.min_score)
     new = validate_profile(_apply(base, given))
+    refuse_unmatchable(new)
     with open_store(config) as store:
         _check_examples(store, new)
         store.add_profile(new)
@@ -138,7 +139,9 @@ def edit(name: str, config: Config, **given: Any) -> None:
         bot profile edit decoding --keywords "speculative decoding, lookahead decoding" --top 5
     """
     with open_store(config) as store:
-        changed = validate_profile(_apply(store.profile(name), given))
+        before = store.profile(name)
+        changed = validate_profile(_apply(before, given))
+        refuse_unmatchable(changed, before)
         _check_examples(store, changed)
         store.save_profile(changed)
     click.echo(f"Updated profile {changed.name}: {_summary(changed)}")
@@ -242,6 +245,7 @@ def import_(path: Path, config: Config) -> None:
         try:
             base = Profile(**{"top": config.digest.top, "min_score": config.digest.min_score, **_typed(entry)})
             checked.append(validate_profile(base))
+            refuse_unmatchable(checked[-1])
         except ProfileError as exc:
             raise ProfileError(f"{path}: profile {number}: {exc}") from None
     with open_store(config) as store:

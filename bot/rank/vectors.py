@@ -14,7 +14,6 @@ Words are stemmed (Snowball's English stemmer, Porter2) so "robot", "robots" and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -23,10 +22,11 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 import snowballstemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer, strip_accents_unicode
+from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile
+from bot.words import STOP_WORDS, WORD
 
 
 def document(listing: Listing) -> str:
@@ -34,7 +34,6 @@ def document(listing: Listing) -> str:
     return f"{listing.title}. {listing.title}. {listing.abstract}"
 
 
-_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 _STEMMER = snowballstemmer.stemmer("english")
 
 
@@ -45,16 +44,16 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[tuple[str, str]]:
     """(stem, word as written, lowercased) for each word of `text` that is not a stop word."""
-    return [(stem(w), w) for w in _WORD.findall(strip_accents_unicode(text.lower())) if w not in ENGLISH_STOP_WORDS]
+    return [(stem(w), w) for w in WORD.findall(strip_accents_unicode(text.lower())) if w not in STOP_WORDS]
 
 
 def word_places(text: str, start: int = 0) -> Iterator[tuple[str, int, int]]:
     """(stem, start, end) for each word of `text` from `start` on that is not a stop word, as
     `words` finds them: where each one is in the text as written, so a part of it can be quoted."""
-    for match in _WORD.finditer(text, start):
+    for match in WORD.finditer(text, start):
         word = match.group().lower()
         word = word if word.isascii() else strip_accents_unicode(word)
-        if word not in ENGLISH_STOP_WORDS:
+        if word not in STOP_WORDS:
             yield stem(word), match.start(), match.end()
 
 
