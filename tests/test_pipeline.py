@@ -138,6 +138,10 @@ def test_feedback_from_the_cli_shapes_the_next_digest(workdir, bot):
     lantern = next(x["id"] for x in listings if x["title"].startswith("LANTERN"))
     assert bot("feedback", "sd", chimera, "up").output == f"Recorded 👍 for {chimera} in sd\n"
     assert bot("feedback", "sd", lantern, "down").exit_code == 0
+    shown = json.loads(bot("profile", "show", "sd", "--json").output)
+    assert (shown["voted_up"], shown["voted_down"], shown["likes"]) == ([chimera], [lantern], [])
+    text = bot("profile", "show", "sd").output
+    assert f"dislikes:      —\nvoted_up:      {chimera}\nvoted_down:    {lantern}\n" in text
     dry = bot("digest", "--dry-run").output
     titles = [line for line in dry.splitlines() if line.lstrip()[:2].rstrip(".").isdigit()]
     assert len(titles) == 3

@@ -192,7 +192,15 @@ def show(name: str, config: Config, as_json: bool) -> None:
     """
     with open_store(config) as store:
         p = store.profile(name)
-    data = _as_dict(p)
+        votes = store.feedback_votes(p)
+    # Votes from Slack buttons, email links and `bot feedback` are kept apart from --like/--dislike:
+    # shown beside them.
+    data = {}
+    for key, value in _as_dict(p).items():
+        data[key] = value
+        if key == "dislikes":
+            data["voted_up"] = [i for i, v in votes.items() if v > 0]
+            data["voted_down"] = [i for i, v in votes.items() if v < 0]
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
