@@ -381,8 +381,8 @@ def test_keyword_scores_stay_below_one_as_min_score_expects():
 
 
 def test_a_vote_leaves_the_scores_on_the_keywords_scale_so_min_score_keeps_the_results(seed_listings):
-    # Rated profiles score cosines, which run far below a keyword query's BM25 share: one 👎 took
-    # every score of this profile under the default min_score of 0.05, and its digest was empty.
+    # Rated profiles score cosines, which run far below a keyword query's BM25 share: once, one 👎
+    # took every score of this profile under the default min_score of 0.05, and emptied its digest.
     keywords = ["reinforcement learning", "reasoning"]
     alone = ranked(seed_listings, Profile(name="p", keywords=keywords), min_score=0.05)["p"]
     assert len(alone) == 10

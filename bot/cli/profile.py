@@ -12,6 +12,7 @@ import click
 
 from bot.cli.common import config_option, cut, open_store, table
 from bot.config import Config
+from bot.digest import split_votes
 from bot.errors import ProfileError
 from bot.models import Profile
 from bot.profiles import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profile
@@ -199,8 +200,7 @@ def show(name: str, config: Config, as_json: bool) -> None:
     for key, value in _as_dict(p).items():
         data[key] = value
         if key == "dislikes":
-            data["voted_up"] = [i for i, v in votes.items() if v > 0]
-            data["voted_down"] = [i for i, v in votes.items() if v < 0]
+            data["voted_up"], data["voted_down"] = split_votes(votes)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
