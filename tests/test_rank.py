@@ -236,6 +236,29 @@ def test_why_never_shows_a_typed_word_the_paper_does_not_use():
     assert {r.listing_id: r.why for r in results} == {"web": ("accessibility",), "memory": ("access",)}
 
 
+def reasons():
+    return [
+        Listing(id="plan", title="Planning by reasoning", abstract="Agents that reason about plans."),
+        Listing(id="why", title="Reasons for plans", abstract="Plans with stated reasons."),
+        Listing(id="cost", title="Cheap inference", abstract="Reasonable quality at a reasonable cost."),
+        Listing(id="models", title="Reasonable models", abstract="Small models that are reasonably good."),
+    ]
+
+
+def test_why_shows_the_typed_word_only_where_the_listing_has_one_of_its_endings():
+    # The stemmer joins "reasonable" to "reasoning": a paper that only says "reasonable" matches, and
+    # its reason is its own word. "reason" and "reasons" are endings of the typed word: read as typed.
+    why = {r.listing_id: r.why for r in ranked(reasons(), Profile(name="p", keywords=["reasoning"]))["p"]}
+    assert why == {"plan": ("reasoning",), "why": ("reasoning",), "cost": ("reasonable",), "models": ("reasonable",)}
+    # In a phrase too: the listing's own words, not "reasoning models" it never says.
+    why = {r.listing_id: r.why for r in ranked(reasons(), Profile(name="p", keywords=["reasoning models"]))["p"]}
+    assert why["models"] == ("reasonable models",)
+    assert why["plan"] == ("reasoning",)
+    # A typed word longer than its stem by more than an ending is the listing's own when it has it.
+    why = {r.listing_id: r.why for r in ranked(reasons(), Profile(name="p", keywords=["reasonable"]))["p"]}
+    assert why["cost"] == ("reasonable",) and why["plan"] == ("reasoning",)
+
+
 def test_why_quotes_the_typed_keyword_where_the_listing_says_it():
     listings = [
         Listing(id="manet", title="Routing in ad hoc networks", abstract="Ad hoc networks route packets."),

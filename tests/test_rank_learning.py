@@ -216,6 +216,20 @@ def test_the_vectorizer_is_fitted_on_the_newest_window_only(tmp_path):
     assert asked == [25] and model.documents == 25
 
 
+def test_with_a_saved_vectorizer_why_still_shows_the_listings_own_word_and_the_model_is_unchanged():
+    listings = [
+        *make_corpus(per_topic=10),
+        Listing(id="cost", title="Cheap inference", abstract="Reasonable quality at a reasonable cost."),
+        Listing(id="plan", title="Planning by reasoning", abstract="Models that reason about plans."),
+    ]
+    model = fit_model(listings, now=datetime.now(UTC))
+    analyzer = model.vectorizer.analyzer
+    results = next(rank(listings, [Profile(name="p", keywords=["reasoning"])], model=model))[1]
+    why = {r.listing_id: r.why for r in results}
+    assert why["plan"] == ("reasoning",) and why["cost"] == ("reasonable",)
+    assert model.vectorizer.analyzer is analyzer  # the saved model read the listings through a copy
+
+
 def test_an_unreadable_saved_model_is_fitted_again(tmp_path):
     path = tmp_path / "m.joblib"
     path.write_bytes(b"not a model")

@@ -56,7 +56,9 @@ from bot.rank.vectors import (
     phrase_features,
     profile_parts,
     shared_terms,
+    transform_recording,
     weigh,
+    words,
 )
 from bot.rank.why import Wording, explain, matched_terms
 
@@ -135,15 +137,17 @@ def rank(
             yield profile, []
         return
     texts = [document(item) for item in listings]
+    # For `why`: the typed words' stems that each listing says only in a longer word ("reasonable").
+    stems_typed = {s for p in profiles for keyword in p.keywords for s, _ in words(keyword)}
     try:
         if model is not None:
             interests = chain.from_iterable(chain(p.keywords, p.exclude) for p in profiles)
             vectorizer = knowing(model.vectorizer, interests, model.documents)
-            counts = vectorizer.transform(texts)
+            counts, own_words = transform_recording(vectorizer, texts, stems_typed)
         else:
             # Fitted on these very listings, it knows every term they have: none it lacks could match.
             vectorizer = make_vectorizer()
-            counts = vectorizer.fit_transform(texts)
+            counts, own_words = transform_recording(vectorizer, texts, stems_typed, fit=True)
     except ValueError:  # no word survives stop-word removal: nothing can match anything
         for profile in profiles:
             yield profile, []
@@ -294,7 +298,7 @@ def rank(
                     liked_similarity=similarity[:, position] if similarity is not None else None,
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
-                    phrases=partial(said.phrases, listing=listings[doc]),
+                    phrases=partial(said.phrases, listing=listings[doc], own=own_words[doc]),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:
                     why += (f"trending: {listings[doc].upvotes} upvotes",)

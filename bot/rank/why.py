@@ -12,7 +12,7 @@ else as the listing does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bot.models import Listing
-from bot.rank.vectors import document, forms_of, readable, surface_forms, word_places, words
+from bot.rank.vectors import INFLECTION, derived, document, forms_of, readable, surface_forms, word_places, words
 
 MAX_TERMS = 3
 # A term weighing less than this share of the strongest one explains little ("model" beside
@@ -29,6 +29,7 @@ MAX_TERMS = 3
 RELATIVE_FLOOR = 0.2
 MIN_LIKE_SIMILARITY = 0.02  # below this a liked paper explains nothing
 _TITLE_CHARS = 70
+_NONE: Mapping[str, str] = {}  # a listing with no `own` words
 
 
 def explain(
@@ -124,9 +125,12 @@ class Wording:
     A reason puts no words in a listing's mouth but another ending. The stemmer joins a word's
     inflections ("robots", "robotic": "robot"), and a reason shows the typed one for them; but it
     also joins words of one root that mean other things. So a typed word longer than its stem by
-    more than an inflection ("accessibility" for "access") is shown only where the listing has it,
-    and typed words joined by more than a space or a dash only where the listing says them so
-    ("logics of programs" also matches "logic programs"); else the listing's own words are shown.
+    more than an inflection ("accessibility" for "access") is shown only where the listing has it;
+    any other typed word, only where the listing has a word no longer than an inflection on its
+    stem ("reasoning" for "reasons", never for a listing that only says "reasonable": its `own`
+    words, `vectors.own_words`); and typed words joined by more than a space or a dash only where
+    the listing says them so ("logics of programs" also matches "logic programs"). Elsewhere the
+    listing's own words are shown.
     Most reasons need no search of the listing: what a term reads as is kept across the results.
     """
 
@@ -146,8 +150,9 @@ class Wording:
         self.spans: dict[tuple[int, int, int], _Typed | None] = {}  # `_typed` of the spans met so far
         self.known: dict[str, tuple[str, list[str]] | None] = {}  # term: as typed, and the words to look for
 
-    def phrases(self, terms: Sequence[str], listing: Listing) -> list[str]:
-        """`terms` (strongest first) in words; those that overlap in a keyword, or in the listing, as one phrase."""
+    def phrases(self, terms: Sequence[str], listing: Listing, own: Mapping[str, str] = _NONE) -> list[str]:
+        """`terms` (strongest first) in words; those that overlap in a keyword, or in the listing, as
+        one phrase. `own`: the listing's `vectors.own_words` of the stems of these keywords."""
         spans: list[_Span] = []
         for term in terms:
             place = self.first.get(term)
@@ -165,21 +170,21 @@ class Wording:
         apart: list[str] = []  # what explains little: reasons only if nothing else is
         for span in spans:
             if span.keyword is not None and span.lo < span.hi:
-                out.extend(self._span(span.keyword, span, listing))
+                out.extend(self._span(span.keyword, span, listing, own))
             elif len(span.stems) > 2 and (quoted := _quote(listing, span.stems)):
                 out.append(quoted)  # the listing's phrase, as it writes it
             else:
                 for term in span.terms:
                     if " " not in term:
                         explains = span.keyword is not None or term not in self.common  # typed, or said by few
-                        (out if explains else apart).append(self.words(term, listing))
+                        (out if explains else apart).append(self.words(term, listing, own))
                     elif quoted := _quote(listing, term.split()):
                         out.append(quoted)
                     else:
-                        apart.append(self.words(term, listing))
+                        apart.append(self.words(term, listing, own))
         return out or apart
 
-    def _span(self, k: int, span: _Span, listing: Listing) -> list[str]:
+    def _span(self, k: int, span: _Span, listing: Listing, own: Mapping[str, str]) -> list[str]:
         """A span of keyword `k` as the keyword writes it, where the listing says it so or differs
         only in the endings of its words; else as the listing does."""
         key = (k, span.lo, span.hi)
@@ -187,21 +192,23 @@ class Wording:
             self.spans[key] = self._typed(*key)
         typed = self.spans[key]
         if typed is not None:
-            text, stems, long = typed
-            if long is not None:  # nothing but the words: other endings read as typed, as one word's do
+            text, stems, long, short = typed
+            honest = not any(s in own for s in short)  # else the listing says "reasonable" for a typed "reasoning"
+            if honest and long is not None:  # nothing but the words: other endings read as typed, as one word's do
                 if all(word in _lowered(listing) for word in long):
                     return [text]
-            elif _says(listing, text):
+            elif honest and _says(listing, text):
                 return [text]
-            else:  # "models of computation": the listing's words for it, if it joins them as closely
+            else:  # "models of computation", "reasonable models": the listing's words, if it joins them as closely
                 quoted = _quote(listing, stems)
                 if quoted:
                     return [quoted]
-        return [self.words(term, listing) for term in span.terms]
+        return [self.words(term, listing, own) for term in span.terms]
 
     def _typed(self, k: int, lo: int, hi: int) -> _Typed | None:
-        """Words `lo` to `hi` of keyword `k`: as typed, their stems, and when nothing but spaces or
-        dashes joins them, those of them longer than their stem by more than an ending (else None)."""
+        """Words `lo` to `hi` of keyword `k`: as typed, their stems, when nothing but spaces or dashes
+        joins them those of them longer than their stem by more than an ending (else None), and the
+        stems of those that are not `derived` (a listing's `own` word for one is not the typed word)."""
         keyword = self.keywords[k]
         places = list(word_places(keyword))
         if [s for s, _, _ in places] != self.stems[k]:  # Unicode that lowercases to other words
@@ -210,23 +217,28 @@ class Wording:
         text = keyword[places[0][1] : places[-1][2]]
         long = None
         if all(_SPACE.fullmatch(keyword[a[2] : b[1]]) for a, b in pairwise(places)):
-            long = [keyword[a:b].lower() for s, a, b in places if b - a > len(s) + _INFLECTION]
-        return text, [s for s, _, _ in places], long
+            long = [keyword[a:b].lower() for s, a, b in places if b - a > len(s) + INFLECTION]
+        short = [s for s, a, b in places if not derived(keyword[a:b].lower(), s)]
+        return text, [s for s, _, _ in places], long, short
 
-    def words(self, term: str, listing: Listing) -> str:
+    def words(self, term: str, listing: Listing, own: Mapping[str, str] = _NONE) -> str:
         """One term as the keywords write its words, else as the listing does."""
         if term not in self.known:
             parts = term.split()
             if all(part in self.typed for part in parts):
-                derived = [self.typed[p] for p in parts if len(self.typed[p]) > len(p) + _INFLECTION]
-                self.known[term] = (readable(term, self.typed), derived)
+                long = [self.typed[p] for p in parts if len(self.typed[p]) > len(p) + INFLECTION]
+                self.known[term] = (readable(term, self.typed), long)
             else:
                 self.known[term] = None
         known = self.known[term]
         if known is not None:
-            text, derived = known
-            if not derived or all(word in _lowered(listing) for word in derived):
-                return text
+            text, long = known
+            if not long or all(word in _lowered(listing) for word in long):
+                if not own:
+                    return text
+                # "reasonable": the listing's own word, where it says no shorter one for a typed word
+                instead = {p: own[p] for p in term.split() if p in own and not derived(self.typed[p], p)}
+                return readable(term, instead, self.typed) if instead else text
         return readable(term, _forms(listing), self.typed)
 
 
@@ -262,9 +274,7 @@ def _chain(spans: list[_Span], term: str) -> None:
     spans.append(_Span(None, 0, 0, [term], stems))
 
 
-_Typed = tuple[str, list[str], list[str] | None]
-
-_INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics", "schedul" + "ing"
+_Typed = tuple[str, list[str], list[str] | None, list[str]]
 
 
 def _says(listing: Listing, typed: str) -> bool:
