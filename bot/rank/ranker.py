@@ -9,8 +9,11 @@ A profile with keywords only is a query: its score for a listing is BM25 (`vecto
 with the share of the profile's keywords the listing has (`_coordination`), with pseudo-relevance
 feedback: the strongest terms of its best few listings join the query, which finds papers that say
 the same thing in other words. Its best few listings then stay first and order the rest of its
-matches by latent topics (`_below_the_best`). With fewer than `LEARN_AFTER` votes it stays a query:
-liked papers join that feedback, disliked ones leave it (`_votes_in_the_query`). Any other profile
+matches by latent topics (`_below_the_best`). Unless it liked a paper, a listing with none of its
+keywords but their common words ("models" of "diffusion models"), or only words the feedback added,
+ranks after every listing that has one, below `min_score` (`_anchor`). With fewer than
+`LEARN_AFTER` votes it stays a query: liked papers join that feedback, disliked ones leave it
+(`_votes_in_the_query`). Any other profile
 with likes or dislikes scores the cosine of two TF-IDF vectors, built in two steps:
 1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
 2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers (their words and
@@ -68,6 +71,10 @@ if TYPE_CHECKING:
 LEVEL_OF = 10  # a rated profile's scores are scaled so this many of its best match its keywords' (a digest's worth)
 COMMON = 0.1  # a word in more than this share of the listings is a reason only when there is no other
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
+# A keyword profile's listing with none of its keywords but their common words, or only words the
+# feedback added, scores this share of its score: below every listing with one (`_coverage`).
+UNANCHORED = 0.01
+LOOSE_MARK, STRONG_MARK = 1e-6, 1e-4  # how `_coverage` tells the two apart in one product
 CHUNK = 256  # at most this many profiles scored at once
 CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
 RESULTS_AT_ONCE = 8192  # results whose reasons are found together (`_terms_of_results`)
@@ -159,7 +166,9 @@ def rank(
     matches_t = matches.T.tocsr()
     del counts, matches
     names = vectorizer.get_feature_names_out()
-    common = _common_words(vectorizer.idf_, names, model.documents if model is not None else len(listings))
+    fitted_on = model.documents if model is not None else len(listings)
+    common = _common_words(vectorizer.idf_, names, fitted_on)
+    phrases = np.array([" " in term for term in names.tolist()], dtype=bool)
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(listings):
@@ -203,11 +212,14 @@ def rank(
         asked = ~rated | typed
         queries = keywords
         scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
+        hits = sp.csr_matrix((len(chunk), docs.shape[0]), dtype=np.float32)  # `_coverage`'s, for `_anchor`
         typed_shares = None
         if asked.any():
             liked, disliked = _votes_in_the_query(chunk, index, ~rated)
             queries = _with_rows(keywords, asked, parts.queries[asked])
-            coordinated = _coordination(_coverage(parts, asked, matches_t))
+            loose = _loose_terms(parts.each_keyword, vectorizer.idf_, phrases, fitted_on)
+            coverage, hits = _coverage(parts, asked, matches_t, loose)
+            coordinated = _coordination(coverage)
             scores[asked] = (queries[asked] @ matches_t).toarray() * coordinated
             voted_on = [a + b for a, b in zip(liked, disliked, strict=True)]
             queries = _expand(queries, _feedback(scores, related, asked, exclude=voted_on, liked=liked))
@@ -246,6 +258,9 @@ def rank(
                     rated_scores = _with_topics(rated_scores, topic_scores(topics(), liked, index), examples)
             scores[rated] = rated_scores
             queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
+        # Keyword queries without a liked paper (which asks for papers like it, in any words).
+        anchoring = ~rated & ~_nonempty(likes)
+        _anchor(scores, hits, anchoring & ~voted)  # those with votes once their scores are smoothed
         chosen, followed = [], []
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
@@ -266,6 +281,8 @@ def rank(
                 )
                 if typed_shares is not None and typed[row_in_chunk]:
                     _on_keyword_scale(row_scores, typed_shares[row_in_chunk], ~shut)
+                if anchoring[row_in_chunk]:
+                    _anchor_row(row_scores, hits.indices[hits.indptr[row_in_chunk] : hits.indptr[row_in_chunk + 1]])
             if popularity is not None and profile.trend:
                 row_scores *= 1.0 + profile.trend * popularity
             matched_authors: dict[int, list[str]] = defaultdict(list)
@@ -336,9 +353,13 @@ def _common_words(idf: np.ndarray, names: np.ndarray, documents: int) -> frozens
     "approach"): a word one paper in ten says tells little about why this one matched.
     arxiv-sanity drops them from its vectors altogether (`max_df=0.1`); here they still rank, but a
     common word the person did not type is a reason only when nothing else explains a result."""
-    # scikit-learn's smoothed idf is ln((1 + n) / (1 + df)) + 1: the words above the idf of df = COMMON * n.
-    most = np.log((1 + documents) / (1 + COMMON * documents)) + 1
-    return frozenset(term for term in names[idf < most].tolist() if " " not in term)
+    return frozenset(term for term in names[idf < _common_idf(documents)].tolist() if " " not in term)
+
+
+def _common_idf(documents: int) -> float:
+    """The IDF of a word in COMMON of the `documents` (scikit-learn's smoothed idf is
+    ln((1 + n) / (1 + df)) + 1): a common word's is lower."""
+    return float(np.log((1 + documents) / (1 + COMMON * documents)) + 1)
 
 
 def _by_examples(profile: Profile) -> bool:
@@ -500,14 +521,83 @@ def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.cs
     return (sp.diags(scale) @ by_words).tocsr(), (sp.diags(scale) @ by_papers).tocsr(), scale
 
 
-def _coverage(parts: ProfileParts, rows: np.ndarray, matches_t: sp.csr_matrix) -> np.ndarray:
-    """For the profiles of `rows` (a mask), the share of their keywords each listing has (any of a
-    keyword's words counts it in)."""
+def _coverage(
+    parts: ProfileParts, rows: np.ndarray, matches_t: sp.csr_matrix, loose: sp.csr_matrix
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """For the profiles of `rows` (a mask): the share of their keywords each listing has (any of a
+    keyword's words counts it in), and the listings that have one by more than its `loose` terms
+    (`_loose_terms`), which `_anchor` keeps (a row per profile, empty rows elsewhere)."""
     owners = parts.owners[rows]
     mine = np.flatnonzero(np.asarray(owners.sum(axis=0)).ravel())
-    found = (parts.each_keyword[mine] @ matches_t).tocsr()
+    # One product for both, not two: a loose term weighs LOOSE_MARK, so a keyword's sum over a
+    # listing stays under STRONG_MARK unless the listing has another of its terms, whose BM25 weight
+    # is at least 1 / (1 + K1 (1 - B + B length / mean length)): above STRONG_MARK for any listing
+    # under 10,000 times the mean length.
+    found = ((parts.each_keyword - (1 - LOOSE_MARK) * loose)[mine] @ matches_t).tocsr()
+    strong = found.copy()
+    strong.data = (strong.data > STRONG_MARK).astype(np.float32)
+    strong.eliminate_zeros()
     found.data[:] = 1
-    return (owners[:, mine] @ found).toarray()
+    hits = (owners[:, mine] @ strong).tocsr()
+    per_row = np.zeros(len(rows), dtype=np.int64)
+    per_row[rows] = np.diff(hits.indptr)
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    return (owners[:, mine] @ found).toarray(), sp.csr_matrix(
+        (hits.data, hits.indices, indptr), shape=(len(rows), hits.shape[1])
+    )
+
+
+def _anchor(scores: np.ndarray, hits: sp.csr_matrix, rows: np.ndarray) -> None:
+    """The `scores` of keyword profiles (the `rows`, a mask), in place, with those of the listings
+    but their `hits` (those with one of its keywords by more than a loose word: `_coverage`) at
+    UNANCHORED of theirs.
+
+    A listing whose only match with a profile's keywords is "models" of "diffusion models" or "use"
+    of "tool use" is not about them. On a day of fifty papers (the demo's page), keyword profiles'
+    digests were filled out with such papers, "why: use" four times in ten, scored as high as real
+    matches: the best few of a query order the rest (`_below_the_best`). The ranker still counts
+    those words (a paper that has "diffusion" and "models" is nearer than one with "diffusion"
+    alone), but a listing with nothing more ranks after every listing that has a keyword, and the
+    default `min_score` leaves it out of a digest. Listings found only by pseudo-relevance
+    feedback, with none of the typed words, go the same way. A profile that liked a paper is not
+    held to its keywords: it asked for papers like that one, in whatever words ("More like this")."""
+    if not rows.any():
+        return
+    owner = np.repeat(np.arange(hits.shape[0]), np.diff(hits.indptr))
+    wanted = rows[owner]
+    flat = owner[wanted] * scores.shape[1] + hits.indices[wanted]  # scores is C-contiguous: one index is faster
+    kept = scores.reshape(-1)[flat]
+    if rows.all():
+        scores *= np.float32(UNANCHORED)
+    else:
+        scores[rows] *= np.float32(UNANCHORED)
+    scores.reshape(-1)[flat] = kept
+
+
+def _anchor_row(scores: np.ndarray, hits: np.ndarray) -> None:
+    """`_anchor` for one profile's scores, its `hits` the listings to keep."""
+    kept = scores[hits]
+    scores *= np.float32(UNANCHORED)
+    scores[hits] = kept
+
+
+def _loose_terms(each_keyword: sp.csr_matrix, idf: np.ndarray, phrases: np.ndarray, documents: int) -> sp.csr_matrix:
+    """`each_keyword` (1 on each term of a keyword) where a term is a loose word of its keyword: a
+    keyword of several words has no other word as rare, and more than COMMON of the listings say it
+    ("models" of "diffusion models", "use" of "tool use", not "diffusion" nor "tool"). The keyword's
+    rarest word, its phrases and a one-word keyword are never loose: "language models" still
+    matches "language", and "transformers" typed alone is not a loose word."""
+    each = each_keyword.tocsr()
+    owner = np.repeat(np.arange(each.shape[0]), np.diff(each.indptr))
+    term_idf = idf[each.indices]
+    word = ~phrases[each.indices]
+    rarest = np.zeros(each.shape[0], dtype=idf.dtype)
+    np.maximum.at(rarest, owner[word], term_idf[word])
+    loose = word & (term_idf < _common_idf(documents)) & (term_idf < rarest[owner])
+    out = each.copy()
+    out.data = np.where(loose, out.data, 0).astype(out.dtype)
+    out.eliminate_zeros()
+    return out
 
 
 def _coordination(coverage: np.ndarray) -> np.ndarray:
@@ -660,7 +750,7 @@ def _below_the_best(scores: np.ndarray, places: np.ndarray | None) -> np.ndarray
     chosen = _best_listings(scores, np.ones(scores.shape[0], dtype=bool))
     rows, cols = chosen.nonzero()
     best = scores.max(axis=1, keepdims=True)
-    share = _ratio(scores, best)
+    share = scores / np.where(best > 0, best, 1)  # scores are never negative: 0 where none matched
     centre = normalize(np.asarray(chosen @ places, dtype=np.float32))
     combined = centre @ places.T
     combined /= np.maximum(combined.max(axis=1, keepdims=True), 1e-9)
@@ -675,7 +765,8 @@ def _below_the_best(scores: np.ndarray, places: np.ndarray | None) -> np.ndarray
     top_rest = np.maximum(combined.max(axis=1), 1e-9)
     combined *= (np.nextafter(last, 0) / top_rest)[:, None]
     combined[rows, cols] = kept
-    return best * combined
+    combined *= best
+    return combined
 
 
 def _expand(queries: sp.csr_matrix, expansion: sp.csr_matrix) -> sp.csr_matrix:
