@@ -11,7 +11,7 @@ feedback: the strongest terms of its best few listings join the query, which fin
 the same thing in other words. Its best few listings then stay first and order the rest of its
 matches by latent topics (`_below_the_best`). Unless it liked a paper, a listing with none of its
 keywords but their common words ("models" of "diffusion models"), or only words the feedback added,
-ranks after every listing that has one, below `min_score` (`_anchor`). With fewer than
+ranks after every listing that has one, below `min_score` (`_top_anchored`). With fewer than
 `LEARN_AFTER` votes it stays a query: liked papers join that feedback, disliked ones leave it
 (`_votes_in_the_query`). Any other profile
 with likes or dislikes scores the cosine of two TF-IDF vectors, built in two steps:
@@ -39,7 +39,6 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
-from functools import partial
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -212,13 +211,13 @@ def rank(
         asked = ~rated | typed
         queries = keywords
         scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
-        hits = sp.csr_matrix((len(chunk), docs.shape[0]), dtype=np.float32)  # `_coverage`'s, for `_anchor`
+        hits = np.zeros((len(chunk), docs.shape[0]), dtype=bool)  # `_coverage`'s, for `_top_anchored`
         typed_shares = None
         if asked.any():
             liked, disliked = _votes_in_the_query(chunk, index, ~rated)
             queries = _with_rows(keywords, asked, parts.queries[asked])
             loose = _loose_terms(parts.each_keyword, vectorizer.idf_, phrases, fitted_on)
-            coverage, hits = _coverage(parts, asked, matches_t, loose)
+            coverage, hits[asked] = _coverage(parts, asked, matches_t, loose)
             coordinated = _coordination(coverage)
             scores[asked] = (queries[asked] @ matches_t).toarray() * coordinated
             voted_on = [a + b for a, b in zip(liked, disliked, strict=True)]
@@ -260,7 +259,6 @@ def rank(
             queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
         # Keyword queries without a liked paper (which asks for papers like it, in any words).
         anchoring = ~rated & ~_nonempty(likes)
-        _anchor(scores, hits, anchoring & ~voted)  # those with votes once their scores are smoothed
         chosen, followed = [], []
         for row_in_chunk, profile in enumerate(chunk):
             row_scores = scores[row_in_chunk]
@@ -281,8 +279,6 @@ def rank(
                 )
                 if typed_shares is not None and typed[row_in_chunk]:
                     _on_keyword_scale(row_scores, typed_shares[row_in_chunk], ~shut)
-                if anchoring[row_in_chunk]:
-                    _anchor_row(row_scores, hits.indices[hits.indptr[row_in_chunk] : hits.indptr[row_in_chunk + 1]])
             if popularity is not None and profile.trend:
                 row_scores *= 1.0 + profile.trend * popularity
             matched_authors: dict[int, list[str]] = defaultdict(list)
@@ -294,7 +290,10 @@ def rank(
                 for phrase in profile.exclude:
                     row_scores[_containing(vectorizer, docs_by_column, phrase)] = -np.inf
             row_scores[hidden] = -np.inf
-            chosen.append(_top(row_scores, limit, floor))
+            if anchoring[row_in_chunk]:
+                chosen.append(_top_anchored(row_scores, limit, floor, hits[row_in_chunk], list(matched_authors)))
+            else:
+                chosen.append(_top(row_scores, limit, floor))
             followed.append(matched_authors)
         by_profile = _terms_of_results(base, queries, docs, chosen, names)
         for row_in_chunk, (profile, best, matched_authors) in enumerate(zip(chunk, chosen, followed, strict=True)):
@@ -311,11 +310,10 @@ def rank(
             results = []
             for position, doc in enumerate(best):
                 why = explain(
-                    terms[position],
+                    said.phrases(terms[position], listings[doc], own_words[doc]),
                     liked_similarity=similarity[:, position] if similarity is not None else None,
                     liked_titles=liked_titles,
                     matched_authors=matched_authors.get(doc),
-                    phrases=partial(said.phrases, listing=listings[doc], own=own_words[doc]),
                 )
                 if popularity is not None and profile.trend and listings[doc].upvotes:
                     why += (f"trending: {listings[doc].upvotes} upvotes",)
@@ -523,10 +521,10 @@ def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.cs
 
 def _coverage(
     parts: ProfileParts, rows: np.ndarray, matches_t: sp.csr_matrix, loose: sp.csr_matrix
-) -> tuple[np.ndarray, sp.csr_matrix]:
+) -> tuple[np.ndarray, np.ndarray]:
     """For the profiles of `rows` (a mask): the share of their keywords each listing has (any of a
-    keyword's words counts it in), and the listings that have one by more than its `loose` terms
-    (`_loose_terms`), which `_anchor` keeps (a row per profile, empty rows elsewhere)."""
+    keyword's words counts it in), and whether it has one by more than its `loose` terms
+    (`_loose_terms`), which `_top_anchored` keeps."""
     owners = parts.owners[rows]
     mine = np.flatnonzero(np.asarray(owners.sum(axis=0)).ravel())
     # One product for both, not two: a loose term weighs LOOSE_MARK, so a keyword's sum over a
@@ -538,19 +536,13 @@ def _coverage(
     strong.data = (strong.data > STRONG_MARK).astype(np.float32)
     strong.eliminate_zeros()
     found.data[:] = 1
-    hits = (owners[:, mine] @ strong).tocsr()
-    per_row = np.zeros(len(rows), dtype=np.int64)
-    per_row[rows] = np.diff(hits.indptr)
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
-    return (owners[:, mine] @ found).toarray(), sp.csr_matrix(
-        (hits.data, hits.indices, indptr), shape=(len(rows), hits.shape[1])
-    )
+    return (owners[:, mine] @ found).toarray(), (owners[:, mine] @ strong).toarray() > 0
 
 
-def _anchor(scores: np.ndarray, hits: sp.csr_matrix, rows: np.ndarray) -> None:
-    """The `scores` of keyword profiles (the `rows`, a mask), in place, with those of the listings
-    but their `hits` (those with one of its keywords by more than a loose word: `_coverage`) at
-    UNANCHORED of theirs.
+def _top_anchored(scores: np.ndarray, k: int, floor: float, hits: np.ndarray, authors: Sequence[int]) -> list[int]:
+    """`_top` for a keyword profile: first its listings with one of its keywords by more than a
+    loose word (`hits`, a mask: `_coverage`) or by a favourite author; the others' `scores` (in
+    place) are UNANCHORED of theirs, when any of them would otherwise be among the `k` best.
 
     A listing whose only match with a profile's keywords is "models" of "diffusion models" or "use"
     of "tool use" is not about them. On a day of fifty papers (the demo's page), keyword profiles'
@@ -560,25 +552,17 @@ def _anchor(scores: np.ndarray, hits: sp.csr_matrix, rows: np.ndarray) -> None:
     alone), but a listing with nothing more ranks after every listing that has a keyword, and the
     default `min_score` leaves it out of a digest. Listings found only by pseudo-relevance
     feedback, with none of the typed words, go the same way. A profile that liked a paper is not
-    held to its keywords: it asked for papers like that one, in whatever words ("More like this")."""
-    if not rows.any():
-        return
-    owner = np.repeat(np.arange(hits.shape[0]), np.diff(hits.indptr))
-    wanted = rows[owner]
-    flat = owner[wanted] * scores.shape[1] + hits.indices[wanted]  # scores is C-contiguous: one index is faster
-    kept = scores.reshape(-1)[flat]
-    if rows.all():
-        scores *= np.float32(UNANCHORED)
-    else:
-        scores[rows] *= np.float32(UNANCHORED)
-    scores.reshape(-1)[flat] = kept
-
-
-def _anchor_row(scores: np.ndarray, hits: np.ndarray) -> None:
-    """`_anchor` for one profile's scores, its `hits` the listings to keep."""
-    kept = scores[hits]
-    scores *= np.float32(UNANCHORED)
-    scores[hits] = kept
+    held to its keywords: it asked for papers like that one, in whatever words ("More like this").
+    Most days the best few all have a keyword, and no score needs changing."""
+    best = _top(scores, k, floor)
+    if hits[best].all():
+        return best
+    kept = hits.copy()
+    kept[authors] = True
+    if kept[best].all():
+        return best
+    scores[~kept] *= np.float32(UNANCHORED)
+    return _top(scores, k, floor)
 
 
 def _loose_terms(each_keyword: sp.csr_matrix, idf: np.ndarray, phrases: np.ndarray, documents: int) -> sp.csr_matrix:

@@ -12,7 +12,7 @@ else as the listing does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -33,19 +33,19 @@ _NONE: Mapping[str, str] = {}  # a listing with no `own` words
 
 
 def explain(
-    terms: Sequence[str],
+    worded: Sequence[str],
     *,
     liked_similarity: np.ndarray | None = None,
     liked_titles: Sequence[str] = (),
     matched_authors: Sequence[str] | None = None,
-    phrases: Callable[[Sequence[str]], Sequence[str]] = list,
 ) -> tuple[str, ...]:
     """The reasons for one result: its authors the profile follows, its `matched_terms` in words
-    (`phrases` turns vocabulary terms into the words a person reads, as `Wording.phrases` does) and
-    the liked paper it most resembles (`liked_similarity[j]` is its cosine to the profile's j-th
-    liked paper)."""
+    (`worded`, as `Wording.phrases` gives them) and the liked paper it most resembles
+    (`liked_similarity[j]` is its cosine to the profile's j-th liked paper)."""
+    if not matched_authors and liked_similarity is None:  # a keyword profile's: most results
+        return tuple(dict.fromkeys(worded))
     reasons = [f"author: {name}" for name in matched_authors or []]
-    reasons += dict.fromkeys(phrases(terms))  # two stems may read alike: once each
+    reasons += dict.fromkeys(worded)  # two stems may read alike: once each
     if liked_similarity is not None and liked_similarity.size and liked_titles:
         best = int(np.argmax(liked_similarity))
         if liked_similarity[best] >= MIN_LIKE_SIMILARITY:
@@ -128,7 +128,7 @@ class Wording:
     more than an inflection ("accessibility" for "access") is shown only where the listing has it;
     any other typed word, only where the listing has a word no longer than an inflection on its
     stem ("reasoning" for "reasons", never for a listing that only says "reasonable": its `own`
-    words, `vectors.own_words`); and typed words joined by more than a space or a dash only where
+    words, `vectors.transform_recording`); and typed words joined by more than a space or a dash only where
     the listing says them so ("logics of programs" also matches "logic programs"). Elsewhere the
     listing's own words are shown.
     Most reasons need no search of the listing: what a term reads as is kept across the results.
@@ -155,7 +155,7 @@ class Wording:
 
     def phrases(self, terms: Sequence[str], listing: Listing, own: Mapping[str, str] = _NONE) -> list[str]:
         """`terms` (strongest first) in words; those that overlap in a keyword, or in the listing, as
-        one phrase. `own`: the listing's `vectors.own_words` of the stems of these keywords."""
+        one phrase. `own`: the listing's `vectors.transform_recording` of the stems of these keywords."""
         # Most results of a profile have the same few terms, and most readings never look at the
         # listing: those are kept and read again for the next result (4 in 10 of rank_speed's).
         key = tuple(terms)
