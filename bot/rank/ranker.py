@@ -71,7 +71,7 @@ LEVEL_OF = 10  # a rated profile's scores are scaled so this many of its best ma
 COMMON = 0.1  # a word in more than this share of the listings is a reason only when there is no other
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
 # A keyword profile's listing with none of its keywords but their common words, or only words the
-# feedback added, scores this share of its score: below every listing with one (`_coverage`).
+# feedback added, scores this share of its score: below every listing with one (`_top_anchored`).
 UNANCHORED = 0.01
 LOOSE_MARK, STRONG_MARK = 1e-6, 1e-4  # how `_coverage` tells the two apart in one product
 CHUNK = 256  # at most this many profiles scored at once
@@ -566,11 +566,11 @@ def _top_anchored(scores: np.ndarray, k: int, floor: float, hits: np.ndarray, au
 
 
 def _loose_terms(each_keyword: sp.csr_matrix, idf: np.ndarray, phrases: np.ndarray, documents: int) -> sp.csr_matrix:
-    """`each_keyword` (1 on each term of a keyword) where a term is a loose word of its keyword: a
-    keyword of several words has no other word as rare, and more than COMMON of the listings say it
-    ("models" of "diffusion models", "use" of "tool use", not "diffusion" nor "tool"). The keyword's
-    rarest word, its phrases and a one-word keyword are never loose: "language models" still
-    matches "language", and "transformers" typed alone is not a loose word."""
+    """`each_keyword` (1 on each term of a keyword) where the term is a loose word of its keyword: a
+    word that more than COMMON of the listings say, in a keyword with a rarer word ("models" of
+    "diffusion models", "use" of "tool use"; not "diffusion" nor "tool"). A keyword's rarest word,
+    its phrases and a one-word keyword are never loose: "language models" still matches
+    "language", and "transformers" typed alone is not a loose word."""
     each = each_keyword.tocsr()
     owner = np.repeat(np.arange(each.shape[0]), np.diff(each.indptr))
     term_idf = idf[each.indices]
