@@ -11,10 +11,10 @@ feedback: the strongest terms of its best few listings join the query, which fin
 the same thing in other words. Its best few listings then stay first and order the rest of its
 matches by latent topics (`_below_the_best`). Unless it liked a paper, a listing with none of its
 keywords but their common words ("models" of "diffusion models"), or only words the feedback added,
-ranks after every listing that has one, below `min_score` (`_top_anchored`). With fewer than
-`LEARN_AFTER` votes it stays a query: liked papers join that feedback, disliked ones leave it
-(`_votes_in_the_query`). Any other profile
-with likes or dislikes scores the cosine of two TF-IDF vectors, built in two steps:
+falls to a hundredth of its score, behind the listings that have one (but the faintest) and below
+`min_score` (`_top_anchored`). With fewer than `LEARN_AFTER` votes it stays a query: liked papers
+join that feedback, disliked ones leave it (`_votes_in_the_query`). Any other profile with likes or
+dislikes scores the cosine of two TF-IDF vectors, built in two steps:
 1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
 2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers (their words and
    latent topics) is added with a bounded weight, so a few clicks refine the keywords but cannot
@@ -71,7 +71,7 @@ LEVEL_OF = 10  # a rated profile's scores are scaled so this many of its best ma
 COMMON = 0.1  # a word in more than this share of the listings is a reason only when there is no other
 AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
 # A keyword profile's listing with none of its keywords but their common words, or only words the
-# feedback added, scores this share of its score: below every listing with one (`_top_anchored`).
+# feedback added, scores this share of its score: behind all but the faintest with one (`_top_anchored`).
 UNANCHORED = 0.01
 LOOSE_MARK, STRONG_MARK = 1e-6, 1e-4  # how `_coverage` tells the two apart in one product
 CHUNK = 256  # at most this many profiles scored at once
@@ -549,10 +549,11 @@ def _top_anchored(scores: np.ndarray, k: int, floor: float, hits: np.ndarray, au
     digests were filled out with such papers, "why: use" four times in ten, scored as high as real
     matches: the best few of a query order the rest (`_below_the_best`). The ranker still counts
     those words (a paper that has "diffusion" and "models" is nearer than one with "diffusion"
-    alone), but a listing with nothing more ranks after every listing that has a keyword, and the
-    default `min_score` leaves it out of a digest. Listings found only by pseudo-relevance
-    feedback, with none of the typed words, go the same way. A profile that liked a paper is not
-    held to its keywords: it asked for papers like that one, in whatever words ("More like this").
+    alone), but a listing with nothing more falls behind the listings that have a keyword (all but
+    the faintest matches), and the default `min_score` leaves it out of a digest. Listings found
+    only by pseudo-relevance feedback, with none of the typed words, go the same way. A profile
+    that liked a paper is not held to its keywords: it asked for papers like that one, in whatever
+    words ("More like this").
     Most days the best few all have a keyword, and no score needs changing."""
     best = _top(scores, k, floor)
     if hits[best].all():

@@ -128,7 +128,7 @@ class Wording:
     more than an inflection ("accessibility" for "access") is shown only where the listing has it;
     any other typed word, only where the listing has a word no longer than an inflection on its
     stem ("reasoning" for "reasons", never for a listing that only says "reasonable": its `own`
-    words, `vectors.transform_recording`); and typed words joined by more than a space or a dash only where
+    words, `vectors.own_words`); and typed words joined by more than a space or a dash only where
     the listing says them so ("logics of programs" also matches "logic programs"). Elsewhere the
     listing's own words are shown.
     Most reasons need no search of the listing: what a term reads as is kept across the results.
@@ -155,7 +155,7 @@ class Wording:
 
     def phrases(self, terms: Sequence[str], listing: Listing, own: Mapping[str, str] = _NONE) -> list[str]:
         """`terms` (strongest first) in words; those that overlap in a keyword, or in the listing, as
-        one phrase. `own`: the listing's `vectors.transform_recording` of the stems of these keywords."""
+        one phrase. `own`: the listing's `vectors.own_words` for the stems of these keywords."""
         # Most results of a profile have the same few terms, and most readings never look at the
         # listing: those are kept and read again for the next result (4 in 10 of rank_speed's).
         key = tuple(terms)
