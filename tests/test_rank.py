@@ -382,6 +382,18 @@ def test_a_listing_with_only_a_common_word_of_a_keyword_fills_no_digest(seed_lis
     tool = next(item.id for item in seed_listings if says(item, "tool"))
     liked = Profile(name="p", keywords=["tool use"], likes=[tool])
     assert len(ranked(seed_listings, liked, min_score=0.05)["p"]) == 10
+    # Ranked beside profiles of other kinds (a rated one, scored apart, and one with other
+    # keywords), a profile is held to its own keywords, as when ranked alone.
+    ids = [item.id for item in seed_listings]
+    others = [
+        Profile(name="rated", keywords=["agents"], likes=ids[:3], dislikes=ids[3:6]),
+        Profile(name="many", keywords=["reinforcement learning", "tool use", "benchmarks"]),
+    ]
+    alone = kept(["diffusion models"], min_score=0.05)
+    beside = ranked(
+        seed_listings, *others, Profile(name="p", keywords=["diffusion models"]), top=len(ids), min_score=0.05
+    )
+    assert beside["p"] == alone and len(alone) == 6
 
 
 def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):
