@@ -48,7 +48,7 @@ from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
 from bot.rank.neighbours import Neighbours, smooth
-from bot.rank.topics import fit_topics, topic_scores
+from bot.rank.topics import fit_topics, topic_product, topic_scores
 from bot.rank.vectors import (
     ProfileParts,
     cosine_vectors,
@@ -232,7 +232,9 @@ def rank(
             del shares
         if rated.any():
             # The learned models' weights on topics score as a dense part beside the sparse ones.
-            by_topics = None if learned_topics is None else learned_topics[rated] @ (TOPIC_SHARE * topics()).T
+            by_topics = None
+            if learned_topics is not None:
+                by_topics = topic_product(learned_topics[rated], (TOPIC_SHARE * topics()).T)
             by_words, by_papers, beside = _blend(
                 keywords[rated],
                 likes[rated],
@@ -304,7 +306,7 @@ def rank(
             similarity = (related[liked] @ related_t[:, best]).toarray() if liked and best else None
             places = fitted[0] if fitted else None  # never fitted just for this
             if similarity is not None and places is not None and _by_examples(profile):
-                similarity += places[liked] @ places[best].T  # as it was ranked: by words and by topic
+                similarity += topic_product(places[liked], places[best].T)  # as it was ranked: by words and by topic
             said = Wording(profile.keywords, common)
             terms = next(by_profile)
             results = []
@@ -754,7 +756,7 @@ def _below_the_best(scores: np.ndarray, places: np.ndarray | None) -> np.ndarray
     best = scores.max(axis=1, keepdims=True)
     share = scores / np.where(best > 0, best, 1)  # scores are never negative: 0 where none matched
     centre = normalize(np.asarray(chosen @ places, dtype=np.float32))
-    combined = centre @ places.T
+    combined = topic_product(centre, places.T)
     combined /= np.maximum(combined.max(axis=1, keepdims=True), 1e-9)
     combined += share
     kept = share[rows, cols]

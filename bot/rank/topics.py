@@ -42,6 +42,16 @@ def fit_topics(vectors: sp.csr_matrix, k: int = TOPICS) -> np.ndarray | None:
     return normalize(places).astype(np.float32)
 
 
+def topic_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`a @ b` for dense, finite rows such as topics. Some OpenBLAS kernels leave the invalid-value
+    flag of the floating-point unit set after a product of finite numbers (numpy/numpy#24067,
+    OpenMathLib/OpenBLAS#1924), and numpy reports it as "invalid value encountered in matmul": CI
+    saw it now and then on the seed page's 54 listings, from finite inputs. A product
+    of finite numbers has no invalid value to report, so that flag alone is ignored here."""
+    with np.errstate(invalid="ignore"):
+        return a @ b
+
+
 def topic_scores(topics: np.ndarray, liked: Sequence[Sequence[str]], index: Mapping[str, int]) -> np.ndarray:
     """One row per profile: every listing's cosine, in topic space, to the mean of its liked papers."""
     scores = np.zeros((len(liked), topics.shape[0]), dtype=np.float32)
@@ -51,5 +61,5 @@ def topic_scores(topics: np.ndarray, liked: Sequence[Sequence[str]], index: Mapp
             centre = topics[known].mean(axis=0)
             norm = float(np.linalg.norm(centre))
             if norm > 0:
-                scores[row] = topics @ (centre / norm)
+                scores[row] = topic_product(topics, centre / norm)
     return scores
