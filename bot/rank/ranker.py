@@ -542,7 +542,7 @@ def _coverage(
     """For the profiles of `rows` (a mask): the share of their keywords each listing has (any of a
     keyword's words counts it in), and which listings have one by more than its `loose` terms
     (`_loose_terms`), which `_top_anchored` keeps. That is read per profile, only for those held
-    to their keywords: a mask of every profile's would cost a second product (6% of the time of
+    to their keywords: a mask of every profile's would cost a second product (4% of the time of
     ranking 10,000 keyword profiles)."""
     owners = parts.owners[rows]
     # A profile's keywords are consecutive rows of `each_keyword`, so `mine` keeps them in order
