@@ -46,8 +46,8 @@ def topic_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """`a @ b` for dense, finite rows such as topics. Some OpenBLAS kernels leave the invalid-value
     flag of the floating-point unit set after a product of finite numbers (numpy/numpy#24067,
     OpenMathLib/OpenBLAS#1924), and numpy reports it as "invalid value encountered in matmul": CI
-    saw it now and then on the seed page's 54 listings, from finite inputs. A product
-    of finite numbers has no invalid value to report, so that flag alone is ignored here."""
+    saw it now and then on the seed page's 54 listings, from finite inputs. A product of finite
+    numbers has no invalid value to report, so that flag alone is ignored here."""
     with np.errstate(invalid="ignore"):
         return a @ b
 
