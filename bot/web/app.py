@@ -59,7 +59,7 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
         except BadToken as exc:
             return _bad_link(str(exc))
         profile = store.profile_by_id(wanted.profile_id)
-        if request.method == "GET":
+        if request.method != "POST":  # GET, or the HEAD of a link checker, which Starlette routes here too
             if profile is None or profile.email != wanted.address or profile.email_unsubscribed:
                 return _page("You are unsubscribed", f"{wanted.address} gets no more digest emails.")
             return _page(
