@@ -24,7 +24,7 @@ BASE = "https://papers.example.org"
 @pytest.fixture
 def setup(tmp_path):
     with Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
-        store.upsert_listings([Listing(id="arxiv:2611.00001", title="T", abstract="A")])
+        store.upsert_listings([Listing(id="arxiv:2611.00001", title="Quiet Lanterns <b>& co</b>", abstract="A")])
         profile = store.add_profile(Profile(name="ada", keywords=["x"], email="ada@example.org", slack_channel="#p"))
         links = Links(SECRET, BASE, feedback_max_age=3600)
         extra = [Route("/slack/events", lambda request: PlainTextResponse("slack here"), methods=["POST"])]
@@ -84,18 +84,36 @@ def test_an_old_link_for_a_changed_address_leaves_the_new_one_subscribed(setup):
     assert not store.profile("ada").email_unsubscribed
 
 
+def test_opening_a_vote_link_asks_and_only_its_button_votes(setup):
+    store, profile, links, client = setup
+    up_url = path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))
+    down_url = path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", -1))
+    # A mail scanner opens every link of the message, 👍 and 👎 alike, and HEADs some: no vote.
+    for url, thumb in ((up_url, "👍"), (down_url, "👎")):
+        assert client.head(url).is_success
+        page = client.get(url)
+        assert page.status_code == 200 and f'<form method="post" action="{url}">' in page.text
+        assert f"<h1>{thumb} Quiet Lanterns &lt;b&gt;&amp; co&lt;/b&gt;</h1>" in page.text, "the title, escaped"
+        assert "<b>" not in page.text and "“ada” digest" in page.text
+        assert page.headers["referrer-policy"] == "no-referrer"
+    assert store.feedback_votes(profile) == {}, "opening a link is no vote"
+    assert "👍 More like this</button>" in client.get(up_url).text
+    assert "👎 Less like this</button>" in client.get(down_url).text
+
+
 def test_votes_are_recorded_for_the_reader_and_replace_each_other(setup):
     store, profile, links, client = setup
-    assert client.head(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))).is_success
-    assert store.feedback_votes(profile) == {}, "a HEAD (a link checker) is no vote"
-    up = client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1)))
-    assert up.status_code == 200 and "👍" in up.text
+    up_url = path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))
+    up = client.post(up_url)
+    assert up.status_code == 200 and "Thanks: 👍 noted" in up.text
     assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}
-    assert client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))).is_success
+    assert client.post(up_url).is_success
     assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}, "the same vote twice counts once"
-    down = client.get(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", -1)))
-    assert down.status_code == 200 and "👎" in down.text
+    down = client.post(path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", -1)))
+    assert down.status_code == 200 and "Thanks: 👎 noted" in down.text
     assert store.feedback_votes(profile) == {"arxiv:2611.00001": -1}
+    assert client.get(up_url).is_success
+    assert store.feedback_votes(profile) == {"arxiv:2611.00001": -1}, "opening the 👍 link again changes nothing"
 
     import sqlalchemy as sa
 
@@ -166,9 +184,10 @@ def test_a_bad_unsubscribe_token_gets_400_and_changes_nothing(setup, kind, make)
 )
 def test_a_bad_feedback_token_gets_400_and_records_nothing(setup, kind, make, reason):
     store, profile, links, client = setup
-    response = client.get(make(links, profile.id))
-    assert response.status_code == 400, kind
-    assert reason in response.text
+    url = make(links, profile.id)
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 400, kind
+        assert reason in response.text
     assert store.feedback_votes(profile) == {}
 
 
@@ -177,4 +196,5 @@ def test_a_fresh_feedback_token_inside_its_lifetime_works(setup):
     recent = Links(SECRET, BASE, clock=lambda: time.time() - 1800)
     url = path_of(recent.feedback_url(profile.id, "a@example.org", "arxiv:2611.00001", 1))
     assert client.get(url).status_code == 200
+    assert client.post(url).status_code == 200
     assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}

@@ -5,7 +5,8 @@ Takes a Store and a `Links` signer; reads no configuration. Routes:
     GET  /healthz              "ok" when the database answers
     GET  /unsubscribe/{token}  a page asking to confirm (mail scanners fetch links; GET changes nothing)
     POST /unsubscribe/{token}  unsubscribes at once: the confirm button, and RFC 8058 one-click
-    GET  /feedback/{token}     records the 👍 or 👎 and thanks the reader (HEAD records nothing)
+    GET  /feedback/{token}     a page naming the paper and asking to confirm the 👍 or 👎 (changes nothing)
+    POST /feedback/{token}     records the vote: the confirm button
 
 Every answer is idempotent: unsubscribing twice, or voting the same way twice, changes nothing more.
 A bad, expired or tampered token gets a 400 page and changes nothing. Handlers are plain functions,
@@ -34,8 +35,19 @@ log = logging.getLogger("bot.web")
 _env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(default=True))
 
 
-def _page(title: str, message: str, *, status: int = 200, form_action: str | None = None, button: str = "") -> Response:
-    html = _env.get_template("page.html").render(title=title, message=message, form_action=form_action, button=button)
+def _page(
+    title: str,
+    message: str,
+    *,
+    status: int = 200,
+    form_action: str | None = None,
+    button: str = "",
+    warning: bool = False,
+) -> Response:
+    """An HTML page; with `form_action`, a button that POSTs there (red when it `warning`s of a loss)."""
+    html = _env.get_template("page.html").render(
+        title=title, message=message, form_action=form_action, button=button, warning=warning
+    )
     # Signed links must not leak through a Referer or be kept by caches.
     headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
     return HTMLResponse(html, status_code=status, headers=headers)
@@ -67,6 +79,7 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
                 f"Stop sending the “{profile.name}” paper digest to {wanted.address}?",
                 form_action=str(request.url.path),
                 button="Unsubscribe",
+                warning=True,
             )
         # POST: the confirm button, or a mail client's one-click (body List-Unsubscribe=One-Click);
         # either way the signed token in the URL is the whole authority, so the body is not needed.
@@ -79,24 +92,36 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
             vote = links.read_feedback(request.path_params["token"])
         except BadToken as exc:
             return _bad_link(str(exc))
-        if request.method == "HEAD":  # Starlette answers HEAD with the GET route: a link checker, not a vote
-            return _page("Vote", "Open this link to vote.")
         profile = store.profile_by_id(vote.profile_id)
         if profile is None:
             return _bad_link("this digest's profile no longer exists")
+        paper = store.listings(ids=[vote.listing_id])
+        if not paper:
+            return _bad_link("this paper is no longer known to the bot")
+        thumb, more = ("👍", "more") if vote.vote > 0 else ("👎", "fewer")
+        if request.method != "POST":  # GET, or the HEAD Starlette answers with the GET route
+            # Mail gateways and link scanners open every link of a message, both 👍 and 👎 of every
+            # paper: a vote on GET would leave each paper with whichever they opened last. As the
+            # unsubscribe link does, the page asks, and only its button (a POST) votes. No script
+            # presses it, since the scanners that open pages in a browser would run it too.
+            return _page(
+                f"{thumb} {paper[0].title}",
+                f"Record {thumb} for this paper in the “{profile.name}” digest? "
+                f"Later digests will bring {more} papers like it.",
+                form_action=str(request.url.path),
+                button=f"{thumb} {'More' if vote.vote > 0 else 'Less'} like this",
+            )
         try:
             store.record_feedback(profile, vote.listing_id, vote.vote, voter=f"email:{vote.address}", via="email")
-        except ProfileError:
+        except ProfileError:  # the paper was pruned between the page and the button
             return _bad_link("this paper is no longer known to the bot")
-        log.info("profile %s: %s on %s by email", profile.name, "👍" if vote.vote > 0 else "👎", vote.listing_id)
-        if vote.vote > 0:
-            return _page("Thanks: 👍 noted", "Later digests will bring more papers like this one.")
-        return _page("Thanks: 👎 noted", "Later digests will bring fewer papers like this one.")
+        log.info("profile %s: %s on %s by email", profile.name, thumb, vote.listing_id)
+        return _page(f"Thanks: {thumb} noted", f"Later digests will bring {more} papers like this one.")
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route(UNSUBSCRIBE_PATH + "{token}", unsubscribe, methods=["GET", "POST"]),
-        Route(FEEDBACK_PATH + "{token}", feedback, methods=["GET"]),
+        Route(FEEDBACK_PATH + "{token}", feedback, methods=["GET", "POST"]),
         *extra_routes,
     ]
     return Starlette(routes=routes)
