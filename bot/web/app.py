@@ -95,25 +95,25 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
         profile = store.profile_by_id(vote.profile_id)
         if profile is None:
             return _bad_link("this digest's profile no longer exists")
-        paper = store.listings(ids=[vote.listing_id])
-        if not paper:
-            return _bad_link("this paper is no longer known to the bot")
-        thumb, more = ("👍", "more") if vote.vote > 0 else ("👎", "fewer")
+        thumb, more, label = ("👍", "more", "More") if vote.vote > 0 else ("👎", "fewer", "Less")
         if request.method != "POST":  # GET, or the HEAD Starlette answers with the GET route
             # Mail gateways and link scanners open every link of a message, both 👍 and 👎 of every
             # paper: a vote on GET would leave each paper with whichever they opened last. As the
             # unsubscribe link does, the page asks, and only its button (a POST) votes. No script
             # presses it, since the scanners that open pages in a browser would run it too.
+            paper = store.listings(ids=[vote.listing_id])
+            if not paper:
+                return _bad_link("this paper is no longer known to the bot")
             return _page(
                 f"{thumb} {paper[0].title}",
                 f"Record {thumb} for this paper in the “{profile.name}” digest? "
                 f"Later digests will bring {more} papers like it.",
                 form_action=str(request.url.path),
-                button=f"{thumb} {'More' if vote.vote > 0 else 'Less'} like this",
+                button=f"{thumb} {label} like this",
             )
         try:
             store.record_feedback(profile, vote.listing_id, vote.vote, voter=f"email:{vote.address}", via="email")
-        except ProfileError:  # the paper was pruned between the page and the button
+        except ProfileError:  # unknown here, or pruned since the page was shown
             return _bad_link("this paper is no longer known to the bot")
         log.info("profile %s: %s on %s by email", profile.name, thumb, vote.listing_id)
         return _page(f"Thanks: {thumb} noted", f"Later digests will bring {more} papers like this one.")
