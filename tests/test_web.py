@@ -124,6 +124,25 @@ def test_votes_are_recorded_for_the_reader_and_replace_each_other(setup):
     assert [tuple(r) for r in rows] == [("email:ada@example.org", "email", -1)]
 
 
+def test_a_vote_page_opened_again_says_what_the_reader_gave(setup):
+    store, profile, links, client = setup
+    up_url = path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", 1))
+    down_url = path_of(links.feedback_url(profile.id, "ada@example.org", "arxiv:2611.00001", -1))
+    assert "before" not in client.get(up_url).text, "nothing to replace before a first vote"
+    client.post(up_url)
+
+    again = client.get(up_url)
+    assert again.status_code == 200 and "Your 👍 for this paper in the “ada” digest is recorded." in again.text
+    assert "<form" not in again.text, "nothing left to ask"
+    other = client.get(down_url)
+    assert f'<form method="post" action="{down_url}">' in other.text
+    assert "You gave it 👍 before; this replaces that." in other.text
+    # Another reader of the same digest (an address the profile once had) is asked afresh.
+    theirs = path_of(links.feedback_url(profile.id, "bob@example.org", "arxiv:2611.00001", 1))
+    assert "<form" in client.get(theirs).text and "before" not in client.get(theirs).text
+    assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}
+
+
 def _tampered(token: str) -> str:
     return token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
 

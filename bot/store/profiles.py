@@ -84,6 +84,17 @@ class ProfileStatements(StoreBase):
             stmt = _insert(conn, feedback).values(profile_id=profile.id, listing_id=listing_id, voter=voter, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["profile_id", "listing_id", "voter"], set_=values))
 
+    def vote_of(self, profile: Profile, listing_id: str, voter: str) -> int | None:
+        """The voter's own vote on the listing for the profile (+1 or -1), or None before any."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(feedback.c.vote).where(
+                    feedback.c.profile_id == profile.id,
+                    feedback.c.listing_id == listing_id,
+                    feedback.c.voter == voter,
+                )
+            ).scalar_one_or_none()
+
     def feedback_votes(self, profile: Profile) -> dict[str, int]:
         """Net vote per listing for the profile: above 0 liked, below 0 disliked."""
         with self.engine.connect() as conn:

@@ -5,7 +5,8 @@ Takes a Store and a `Links` signer; reads no configuration. Routes:
     GET  /healthz              "ok" when the database answers
     GET  /unsubscribe/{token}  a page asking to confirm (mail scanners fetch links; GET changes nothing)
     POST /unsubscribe/{token}  unsubscribes at once: the confirm button, and RFC 8058 one-click
-    GET  /feedback/{token}     a page naming the paper and asking to confirm the 👍 or 👎 (changes nothing)
+    GET  /feedback/{token}     a page naming the paper and asking to confirm the 👍 or 👎, or saying the
+                               reader's vote is recorded already (changes nothing)
     POST /feedback/{token}     records the vote: the confirm button
 
 Every answer is idempotent: unsubscribing twice, or voting the same way twice, changes nothing more.
@@ -96,6 +97,7 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
         if profile is None:
             return _bad_link("this digest's profile no longer exists")
         thumb, more, label = ("👍", "more", "More") if vote.vote > 0 else ("👎", "fewer", "Less")
+        voter = f"email:{vote.address}"
         if request.method != "POST":  # GET, or the HEAD Starlette answers with the GET route
             # Mail gateways and link scanners open every link of a message, both 👍 and 👎 of every
             # paper: a vote on GET would leave each paper with whichever they opened last. As the
@@ -104,15 +106,20 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
             paper = store.listings(ids=[vote.listing_id])
             if not paper:
                 return _bad_link("this paper is no longer known to the bot")
+            title = f"{thumb} {paper[0].title}"
+            earlier = store.vote_of(profile, vote.listing_id, voter)
+            if earlier == vote.vote:  # a second click, or the link opened again: say so, ask nothing
+                return _page(title, f"Your {thumb} for this paper in the “{profile.name}” digest is recorded.")
+            instead = f" You gave it {'👍' if earlier == 1 else '👎'} before; this replaces that." if earlier else ""
             return _page(
-                f"{thumb} {paper[0].title}",
+                title,
                 f"Record {thumb} for this paper in the “{profile.name}” digest? "
-                f"Later digests will bring {more} papers like it.",
+                f"Later digests will bring {more} papers like it.{instead}",
                 form_action=str(request.url.path),
                 button=f"{thumb} {label} like this",
             )
         try:
-            store.record_feedback(profile, vote.listing_id, vote.vote, voter=f"email:{vote.address}", via="email")
+            store.record_feedback(profile, vote.listing_id, vote.vote, voter=voter, via="email")
         except ProfileError:  # unknown here, or pruned since the page was shown
             return _bad_link("this paper is no longer known to the bot")
         log.info("profile %s: %s on %s by email", profile.name, thumb, vote.listing_id)
