@@ -1,6 +1,6 @@
 """The HTML digest in a real browser: headless Chromium (Debian's `chromium`) lays out the inlined
 email, without any <style> block, at 375 px (a phone) and 1024 px wide; nothing may overflow
-horizontally and every title must be visible.
+horizontally and every title must be visible. The page a 👍 link opens is held to the same.
 
 Headless Chromium will not make a window narrower than 500 px, so the digest is shown in an iframe
 of exactly the width under test, whose viewport is then that wide; a script in the outer page
@@ -21,7 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from bot.deliver import email_links
@@ -29,6 +31,9 @@ from bot.links import Links
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.render import render_email
 from bot.render.text import one_line
+from bot.store import Store
+from bot.web import build_app
+from tests.asgi_server import serve_in_thread
 
 REQUIRED = os.environ.get("TEST_BROWSER") == "required"
 LONG_WORD = "Hyper" + "parameter" * 20  # 185 characters with no place to break
@@ -51,19 +56,20 @@ PROBE = """<!DOCTYPE html>
 <script>
 window.addEventListener("load", () => {{
   const w = document.getElementById("f").contentWindow, d = w.document;
-  const titles = [...d.querySelectorAll("h2")].map((el) => {{
+  const boxes = (selector) => [...d.querySelectorAll(selector)].map((el) => {{
     const r = el.getBoundingClientRect(), s = w.getComputedStyle(el);
     return {{text: el.textContent.trim().replace(/\\s+/g, " "), left: r.left, right: r.right,
              width: r.width, height: r.height, clipped: el.scrollWidth > el.clientWidth + 1,
              shown: s.visibility === "visible" && s.display !== "none" && el.checkVisibility()}};
   }});
+  const titles = boxes("h2"), headings = boxes("h1"), buttons = boxes("button");
   const links = [...d.querySelectorAll("a")].map((a) => a.href);
   const wide = [...d.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > w.innerWidth + 1)
     .map((el) => el.tagName + "." + el.className);
   document.body.setAttribute("data-probe", JSON.stringify({{
     viewport: w.innerWidth, clientWidth: d.documentElement.clientWidth,
     scrollWidth: d.documentElement.scrollWidth, bodyScrollWidth: d.body.scrollWidth,
-    styleTags: d.querySelectorAll("style").length, titles, links, wide}}));
+    styleTags: d.querySelectorAll("style").length, titles, headings, buttons, links, wide}}));
 }});
 </script></body></html>
 """
@@ -173,6 +179,32 @@ def test_the_inlined_digest_fits_and_shows_every_title(width, seed_listings, tmp
     assert "https://arxiv.org/abs/2611.00001" in result["links"]
     assert sum("/feedback/" in href for href in result["links"]) == 2 * len(digest.items)
     assert any("/unsubscribe/" in href for href in result["links"])
+
+
+@pytest.mark.parametrize("width", [375, 1024])
+def test_the_vote_page_fits_and_its_button_shows(width, tmp_path):
+    """The page a 👍 link opens, fetched from `bot serve`'s app over HTTP, with a title that has a
+    word too long for a phone's line: the title wraps and the button is on screen."""
+    browser = chromium()
+    links = Links("secret", "https://papers.example.org")
+    title = f"{LONG_WORD} tuning <i>at</i> scale"
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+        store.upsert_listings([Listing(id="arxiv:2611.00002", title=title, abstract="A")])
+        profile = store.add_profile(Profile(name="phone-reader", keywords=["x"], email="reader@example.org"))
+        vote_path = urlsplit(links.feedback_url(profile.id, "reader@example.org", "arxiv:2611.00002", 1)).path
+        with serve_in_thread(build_app(store, links)) as url:
+            page = httpx.get(url + vote_path)
+    assert page.status_code == 200
+
+    result = measure(browser, page.text, width, tmp_path)
+    assert result["viewport"] == width
+    assert result["scrollWidth"] <= width and result["wide"] == [], result["wide"]
+    [heading] = result["headings"]
+    assert heading["text"] == f"👍 {title}", "the title as text, its markup escaped"
+    assert heading["shown"] and not heading["clipped"] and heading["right"] <= width, heading
+    [button] = result["buttons"]
+    assert button["text"] == "👍 More like this"
+    assert button["shown"] and button["width"] > 0 and button["left"] >= 0 and button["right"] <= width, button
 
 
 def test_the_probe_sees_a_page_that_overflows(tmp_path):
