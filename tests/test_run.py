@@ -181,6 +181,23 @@ def test_status_shows_the_next_send_time_and_the_sources(workdir, bot):
     assert "hf-daily-seed  2026-11-27 12:00 UTC  ok       54" in output
 
 
+def test_status_after_a_digest_made_by_hand_names_the_next_period_that_sends(workdir, bot):
+    """`bot digest` before the send time makes today's digest early; 08:00 then sends nothing, so
+    the next send status shows is tomorrow's, not today's."""
+    with at("2026-11-27T05:00"):  # 06:00 in Berlin
+        bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "08:00", "--tz", "Europe/Berlin")
+        bot("fetch")
+        bot("digest")
+        assert "sd       Sat 2026-11-28 08:00 Europe/Berlin  2026-11-27" in bot("status").output
+    sent = outbox(workdir)
+    with at("2026-11-27T07:01"):  # 08:01 in Berlin
+        bot("run", "--once")
+    assert outbox(workdir) == sent, "the period made by hand is not sent again at its time"
+    with at("2026-11-28T07:01"):  # the next day's period is made at its time (empty: the seed page was sent)
+        bot("run", "--once")
+        assert "sd       Sun 2026-11-29 08:00 Europe/Berlin  2026-11-28" in bot("status").output
+
+
 def start(workdir, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "SLACK_", "SMTP_"))}
     return subprocess.Popen(
