@@ -15,6 +15,7 @@ from bot.models import Listing, Profile
 from bot.rank import rank
 from bot.rank.model import current_model, fit_model, load_model, save_model
 from bot.rank.ranker import LEARN_AFTER
+from bot.rank.vectors import STEMS
 from tests.conftest import ROOT
 
 
@@ -219,14 +220,14 @@ def test_the_vectorizer_is_fitted_on_the_newest_window_only(tmp_path):
 def test_with_a_saved_vectorizer_why_still_shows_the_listings_own_word_and_the_model_is_unchanged():
     listings = [
         *make_corpus(per_topic=10),
-        Listing(id="cost", title="Cheap inference", abstract="Reasonable quality at a reasonable cost."),
-        Listing(id="plan", title="Planning by reasoning", abstract="Models that reason about plans."),
+        Listing(id="cost", title="Cheap inference", abstract="Computational quality at a computational cost."),
+        Listing(id="plan", title="Planning by computing", abstract="Agents that compute plans."),
     ]
     model = fit_model(listings, now=datetime.now(UTC))
     analyzer = model.vectorizer.analyzer
-    results = next(rank(listings, [Profile(name="p", keywords=["reasoning"])], model=model))[1]
+    results = next(rank(listings, [Profile(name="p", keywords=["computing"])], model=model))[1]
     why = {r.listing_id: r.why for r in results}
-    assert why["plan"] == ("reasoning",) and why["cost"] == ("reasonable",)
+    assert why["plan"] == ("computing",) and why["cost"] == ("computational",)
     assert model.vectorizer.analyzer is analyzer  # the saved model read the listings through a copy
 
 
@@ -237,6 +238,19 @@ def test_an_unreadable_saved_model_is_fitted_again(tmp_path):
     model = fit_model(make_corpus(per_topic=5), now=datetime.now(UTC))
     save_model(model, path)
     assert load_model(path).documents == 15
+
+
+def test_a_model_saved_with_other_stems_is_fitted_again(tmp_path):
+    # Saved before `vectors.STEM_OVERRIDES`: its vocabulary has "reason" for "reasonable".
+    path = tmp_path / "m.joblib"
+    model = fit_model(make_corpus(per_topic=5), now=datetime.now(UTC))
+    del model.vectorizer.analyzer.stems
+    save_model(model, path)
+    assert load_model(path) is None
+    current = current_model(
+        path, lambda n: make_corpus(per_topic=5), window=50, max_age=timedelta(days=1), now=datetime.now(UTC)
+    )
+    assert current.vectorizer.analyzer.stems == STEMS and load_model(path) is not None
 
 
 def test_digest_saves_the_vectorizer_and_refit_fits_it_again(workdir, bot):

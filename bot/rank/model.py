@@ -17,7 +17,7 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.models import Listing
-from bot.rank.vectors import Analyzer, document, make_vectorizer
+from bot.rank.vectors import STEMS, Analyzer, document, make_vectorizer
 
 # A saved model is fitted on many listings: a phrase seen in only one of them explains nothing yet
 # and would only grow the vocabulary, and the vocabulary is capped so the model's size is bounded.
@@ -64,6 +64,8 @@ def load_model(path: Path) -> TextModel | None:
         return None
     if not isinstance(model, TextModel) or not isinstance(model.vectorizer.analyzer, Analyzer):
         return None  # saved before words were stemmed: its vocabulary does not match ours
+    if getattr(model.vectorizer.analyzer, "stems", 1) != STEMS:
+        return None  # its words were stemmed otherwise (`vectors.STEM_OVERRIDES`)
     if model.vectorizer.norm is not None:
         return None  # saved when it handed on normalised TF-IDF: `vectors.weigh` needs its counts
     return model

@@ -143,7 +143,7 @@ def rank(
             yield profile, []
         return
     texts = [document(item) for item in listings]
-    # For `why`: the typed words' stems that each listing says only in a longer word ("reasonable").
+    # For `why`: the typed words' stems that each listing says only in a longer word ("computational").
     stems_typed = {s for p in profiles for keyword in p.keywords for s, _ in words(keyword)}
     try:
         if model is not None:

@@ -37,10 +37,28 @@ def document(listing: Listing) -> str:
 
 _STEMMER = snowballstemmer.stemmer("english")
 
+# Words Snowball joins to a family of another sense, given a stem of their own, as Lucene's
+# StemmerOverrideFilter and Elasticsearch's `stemmer_override` do for a stemmer's known slips.
+# Each slip would match a common keyword with a common word of every field: "reasoning" with
+# "reasonable", "relational" with "relatively", "experience replay" with "experiments", "probability"
+# with "probably". Most -able words keep their verb's stem, since they keep its sense ("decodable",
+# "satisfiable"). A change here changes the vocabulary: raise STEMS, so saved models are refitted.
+STEM_OVERRIDES = {
+    **dict.fromkeys(("reasonable", "reasonably"), "reasonabl"),
+    **dict.fromkeys(("considerable", "considerably"), "considerabl"),
+    **dict.fromkeys(("remarkable", "remarkably"), "remarkabl"),
+    **dict.fromkeys(("relative", "relatives", "relatively", "relativity"), "relativ"),
+    **dict.fromkeys(("experience", "experiences"), "experienc"),  # as "experienced", "experiencing"
+    **dict.fromkeys(("experiment", "experiments"), "experiment"),  # as "experimental"
+    "probably": "probabli",
+    "invariably": "invariabl",
+}
+STEMS = 2  # the version of `stem`; saved models from another are fitted again (`model.load_model`)
+
 
 @lru_cache(maxsize=500_000)  # a corpus repeats its words: each distinct word is stemmed once
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    return STEM_OVERRIDES.get(word) or _STEMMER.stemWord(word)
 
 
 def words(text: str) -> list[tuple[str, str]]:
@@ -62,6 +80,9 @@ class Analyzer:
     """Stemmed words and two-word phrases, stop words dropped first (as scikit-learn's word analyzer
     does). A class rather than a closure so a fitted vectorizer can be saved with joblib."""
 
+    def __init__(self) -> None:
+        self.stems = STEMS  # saved with the vectorizer: which `stem` made its vocabulary
+
     def __call__(self, text: str) -> list[str]:
         return _terms([s for s, _ in words(text)])
 
@@ -75,7 +96,7 @@ INFLECTION = 3  # letters an inflection adds to a stem at most: "robot" + "ics",
 
 def derived(word: str, stem_: str) -> bool:
     """Whether `word` is longer than its stem by more than an inflection (a plural "s" aside):
-    "reasonable" for "reason", not "reasoning" or "reasons"."""
+    "computational" for "comput", not "computing" or "computes"."""
     return len(word) - word.endswith("s") > len(stem_) + INFLECTION
 
 
@@ -83,6 +104,7 @@ class _Recording(Analyzer):
     """`Analyzer` that also keeps, for each text it reads, `own_words` of the `wanted` stems."""
 
     def __init__(self, wanted: Set[str]) -> None:
+        super().__init__()
         self.limits = {s: len(s) + INFLECTION for s in wanted}
         self.found: list[dict[str, str]] = []
 
@@ -94,11 +116,11 @@ class _Recording(Analyzer):
 
 def own_words(found: Sequence[tuple[str, str]], limits: Mapping[str, int]) -> dict[str, str]:
     """The stems of `limits` a text reaches only through words `derived` from them, each with the
-    first such word: the text says "reasonable" and never "reason", "reasons" or "reasoning".
+    first such word: the text says "computational" and never "compute", "computes" or "computing".
     (`limits` maps each stem wanted to its length plus INFLECTION.)
 
-    The stemmer joins those words, so a paper that only says "reasonable" matches a keyword
-    "reasoning"; its reason must then show its own word, not the typed one (`why.Wording`)."""
+    The stemmer joins those words, so a paper that only says "computational" matches a keyword
+    "computing"; its reason must then show its own word, not the typed one (`why.Wording`)."""
     short: set[str] = set()
     long: dict[str, str] = {}
     for s, w in found:  # every word of every listing ranked: `derived`, written out for speed

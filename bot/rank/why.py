@@ -127,7 +127,7 @@ class Wording:
     also joins words of one root that mean other things. So a typed word longer than its stem by
     more than an inflection ("accessibility" for "access") is shown only where the listing has it;
     any other typed word, only where the listing has a word no longer than an inflection on its
-    stem ("reasoning" for "reasons", never for a listing that only says "reasonable": its `own`
+    stem ("computing" for "computes", never for a listing that only says "computational": its `own`
     words, `vectors.own_words`); and typed words joined by more than a space or a dash only where
     the listing says them so ("logics of programs" also matches "logic programs"). Elsewhere the
     listing's own words are shown.
@@ -215,13 +215,13 @@ class Wording:
         typed = self.spans[key]
         if typed is not None:
             text, stems, long, short = typed
-            honest = not any(s in own for s in short)  # else the listing says "reasonable" for a typed "reasoning"
+            honest = not any(s in own for s in short)  # else the listing says "computational" for a typed "computing"
             if honest and long is not None:  # nothing but the words: other endings read as typed, as one word's do
                 if all(word in self._lowered(listing) for word in long):
                     return [text]
             elif honest and self._says(listing, text):
                 return [text]
-            else:  # "models of computation", "reasonable models": the listing's words, if it joins them as closely
+            else:  # "models of computation", "computational models": the listing's words, if it joins them as closely
                 quoted = self._quote(listing, stems)
                 if quoted:
                     return [quoted]
@@ -258,7 +258,7 @@ class Wording:
             if not long or all(word in self._lowered(listing) for word in long):
                 if not own:
                     return text
-                # "reasonable": the listing's own word, where it says no shorter one for a typed word
+                # "computational": the listing's own word, where it says no shorter one for a typed word
                 instead = {p: own[p] for p in term.split() if p in own and not derived(self.typed[p], p)}
                 return readable(term, instead, self.typed) if instead else text
         return readable(term, self._forms(listing), self.typed)
