@@ -15,7 +15,7 @@ from bot.models import Listing, Profile
 from bot.rank import rank
 from bot.rank.model import current_model, fit_model, load_model, save_model
 from bot.rank.ranker import LEARN_AFTER
-from bot.rank.vectors import STEMS
+from bot.rank.stems import STEMS
 from tests.conftest import ROOT
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.models import Listing
-from bot.rank.vectors import STEMS, Analyzer, document, make_vectorizer
+from bot.rank.stems import STEMS
+from bot.rank.vectors import Analyzer, document, make_vectorizer
 
 # A saved model is fitted on many listings: a phrase seen in only one of them explains nothing yet
 # and would only grow the vocabulary, and the vocabulary is capped so the model's size is bounded.

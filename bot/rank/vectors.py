@@ -27,6 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unico
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile
+from bot.rank.stems import STEM_OVERRIDES, STEMS
 from bot.words import STOP_WORDS, WORD
 
 
@@ -37,28 +38,10 @@ def document(listing: Listing) -> str:
 
 _STEMMER = snowballstemmer.stemmer("english")
 
-# Words Snowball joins to a family of another sense, given a stem of their own, as Lucene's
-# StemmerOverrideFilter and Elasticsearch's `stemmer_override` do for a stemmer's known slips.
-# Each slip would match a common keyword with a common word of every field: "reasoning" with
-# "reasonable", "relational" with "relatively", "experience replay" with "experiments", "probability"
-# with "probably". Most -able words keep their verb's stem, since they keep its sense ("decodable",
-# "satisfiable"). A change here changes the vocabulary: raise STEMS, so saved models are refitted.
-STEM_OVERRIDES = {
-    **dict.fromkeys(("reasonable", "reasonably"), "reasonabl"),
-    **dict.fromkeys(("considerable", "considerably"), "considerabl"),
-    **dict.fromkeys(("remarkable", "remarkably"), "remarkabl"),
-    **dict.fromkeys(("relative", "relatives", "relatively", "relativity"), "relativ"),
-    **dict.fromkeys(("experience", "experiences"), "experienc"),  # as "experienced", "experiencing"
-    **dict.fromkeys(("experiment", "experiments"), "experiment"),  # as "experimental"
-    "probably": "probabli",
-    "invariably": "invariabl",
-}
-STEMS = 2  # the version of `stem`; saved models from another are fitted again (`model.load_model`)
-
 
 @lru_cache(maxsize=500_000)  # a corpus repeats its words: each distinct word is stemmed once
 def stem(word: str) -> str:
-    return STEM_OVERRIDES.get(word) or _STEMMER.stemWord(word)
+    return STEM_OVERRIDES.get(word) or _STEMMER.stemWord(word)  # a few words of another sense: `stems`
 
 
 def words(text: str) -> list[tuple[str, str]]:
