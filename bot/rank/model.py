@@ -66,7 +66,7 @@ def load_model(path: Path) -> TextModel | None:
     if not isinstance(model, TextModel) or not isinstance(model.vectorizer.analyzer, Analyzer):
         return None  # saved before words were stemmed: its vocabulary does not match ours
     if getattr(model.vectorizer.analyzer, "stems", 1) != STEMS:
-        return None  # its words were stemmed otherwise (`vectors.STEM_OVERRIDES`)
+        return None  # its words were stemmed otherwise (`rank.stems`)
     if model.vectorizer.norm is not None:
         return None  # saved when it handed on normalised TF-IDF: `vectors.weigh` needs its counts
     return model

@@ -41,7 +41,7 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 @lru_cache(maxsize=500_000)  # a corpus repeats its words: each distinct word is stemmed once
 def stem(word: str) -> str:
-    return STEM_OVERRIDES.get(word) or _STEMMER.stemWord(word)  # a few words of another sense: `stems`
+    return STEM_OVERRIDES.get(word) or _STEMMER.stemWord(word)  # words of another sense: `rank.stems`
 
 
 def words(text: str) -> list[tuple[str, str]]:
