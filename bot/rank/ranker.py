@@ -47,6 +47,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
+from bot.rank.acronyms import is_acronym, long_forms
 from bot.rank.neighbours import Neighbours, smooth
 from bot.rank.topics import fit_topics, topic_product, topic_scores
 from bot.rank.vectors import (
@@ -143,11 +144,13 @@ def rank(
             yield profile, []
         return
     texts = [document(item) for item in listings]
+    # Acronyms typed as keywords also match their long form, as these listings define it.
+    spelled = long_forms((k for p in profiles for k in p.keywords if is_acronym(k)), texts)
     # For `why`: the typed words' stems that each listing says only in a longer word ("computational").
     stems_typed = {s for p in profiles for keyword in p.keywords for s, _ in words(keyword)}
     try:
         if model is not None:
-            interests = chain.from_iterable(chain(p.keywords, p.exclude) for p in profiles)
+            interests = chain(chain.from_iterable(chain(p.keywords, p.exclude) for p in profiles), spelled.values())
             vectorizer = knowing(model.vectorizer, interests, model.documents)
             counts, own_words = transform_recording(vectorizer, texts, stems_typed)
         else:
@@ -193,7 +196,7 @@ def rank(
     chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        parts = profile_parts(vectorizer, related, index, chunk)
+        parts = profile_parts(vectorizer, related, index, chunk, spelled)
         keywords, likes, dislikes = parts.keywords, parts.likes, parts.dislikes
         learned, learned_topics = _learned(related, index, chunk, topics)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)

@@ -190,6 +190,24 @@ def knowing(vectorizer: TfidfVectorizer, phrases: Iterable[str], documents: int)
     return grown
 
 
+def _long_form_rows(vectorizer: TfidfVectorizer, keywords: Sequence[str], spelled: Mapping[str, str]) -> sp.csr_matrix:
+    """A row for each keyword (counts × IDF, as `transform` gives them) with the two-word phrases of
+    its long form where `spelled` has one, or its one word: "LLM" also matches "large language" and
+    "language models", and "MoE" "mixture experts", but not "mixture" alone, which the acronym
+    never meant ("Gaussian mixture models")."""
+    analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+    rows, cols = [], []
+    for row, keyword in enumerate(keywords):
+        if keyword in spelled:
+            terms = analyze(spelled[keyword])
+            for term in dict.fromkeys([t for t in terms if " " in t] or terms):
+                if term in vocabulary:
+                    rows.append(row)
+                    cols.append(vocabulary[term])
+    values = vectorizer.idf_[cols] if cols else np.zeros(0)
+    return sp.csr_matrix((values, (rows, cols)), shape=(len(keywords), len(vocabulary)))
+
+
 def cosine_vectors(counts_idf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear TF-IDF, L2-normalised, from the vectorizer's counts × IDF."""
     out = counts_idf.astype(np.float32, copy=True).tocsr()
@@ -243,9 +261,11 @@ def profile_parts(
     docs: sp.csr_matrix,
     index: dict[str, int],
     profiles: Sequence[Profile],
+    spelled: Mapping[str, str] | None = None,
 ) -> ProfileParts:
     """Each profile's interests as rows the ranker weighs (`ranker._blend`, `ranker._coverage`);
-    empty rows where a profile has none of a kind."""
+    empty rows where a profile has none of a kind. A keyword in `spelled` (an acronym: its long
+    form, `acronyms.long_forms`) has the terms of both."""
     n = len(profiles)
     like_w, dislike_w = (
         sp.lil_matrix((n, docs.shape[0]), dtype=np.float32),
@@ -256,14 +276,14 @@ def profile_parts(
             known = [index[i] for i in ids if i in index]
             for col in known:
                 weights[row, col] = 1.0 / len(known)
-    keywords, queries, each_keyword, owners = _keyword_rows(vectorizer, profiles)
+    keywords, queries, each_keyword, owners = _keyword_rows(vectorizer, profiles, spelled or {})
     likes = normalize(like_w.tocsr() @ docs).tocsr()
     dislikes = normalize(dislike_w.tocsr() @ docs).tocsr()
     return ProfileParts(keywords, queries, likes, dislikes, each_keyword, owners)
 
 
 def _keyword_rows(
-    vectorizer: TfidfVectorizer, profiles: Sequence[Profile]
+    vectorizer: TfidfVectorizer, profiles: Sequence[Profile], spelled: Mapping[str, str]
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
     """Each profile's keywords summed and L2-normalised, two ways: each keyword a unit TF-IDF vector
     (every keyword alike), and each one weighing the mean IDF of its terms (the BM25 query); then
@@ -288,6 +308,8 @@ def _keyword_rows(
         return empty, empty, sp.csr_matrix((0, len(vectorizer.idf_)), dtype=np.float32), shares
     # Each keyword is transformed on its own, so no phrase is invented across two keywords.
     counts_idf = vectorizer.transform(texts).tocsr()
+    if spelled:
+        counts_idf = counts_idf.maximum(_long_form_rows(vectorizer, texts, spelled)).tocsr()
     vectors = cosine_vectors(counts_idf, vectorizer.idf_)
     each_keyword = counts_idf.astype(np.float32)
     each_keyword.data[:] = 1
