@@ -81,3 +81,27 @@ def test_a_saved_vectorizer_learns_a_long_form_it_never_saw():
     ]
     results = next(rank(today, [Profile(name="p", keywords=["SAE"])], model=model, min_score=0.05))[1]
     assert [r.listing_id for r in results] == ["def", "long"] or [r.listing_id for r in results] == ["long", "def"]
+
+
+def test_an_acronym_matches_its_plural_as_snowball_alone_would_not():
+    # Snowball keeps the s of "llms", "cnns" and "gpus": the capitals say they are plurals.
+    from bot.rank.vectors import words
+
+    assert [s for s, _ in words("LLMs, CNNs and GPUs; the gas bus. NEURAL NETWORKS")] == [
+        *("llm", "cnn", "gpu", "gas", "bus", "neural", "network")
+    ]
+    listings = [
+        Listing(id="plural", title="Serving LLMs on GPUs", abstract="Batching requests."),
+        Listing(id="one", title="An LLM on a GPU", abstract="Batching requests."),
+        Listing(id="none", title="Sorting networks", abstract="Comparators."),
+    ]
+    for keyword in ("LLM", "LLMs", "GPU"):
+        results = next(rank(listings, [Profile(name="p", keywords=[keyword])], min_score=0.05))[1]
+        assert {r.listing_id for r in results} == {"plural", "one"}, keyword
+
+
+def test_every_seed_paper_that_names_llms_is_found_by_llm(seed_listings):
+    naming = {i.id for i in seed_listings if re.search(r"\bLLMs?\b", f"{i.title} {i.abstract}")}
+    assert len(naming) >= 10
+    results = next(rank(seed_listings, [Profile(name="p", keywords=["LLM"])], top=40, min_score=0.05))[1]
+    assert naming <= {r.listing_id for r in results}

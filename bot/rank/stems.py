@@ -15,7 +15,7 @@ A change here changes the vocabulary: raise STEMS, so that saved models are fitt
 
 from __future__ import annotations
 
-STEMS = 3  # the version of the stemming; a saved model of another is fitted again (`model.load_model`)
+STEMS = 4  # the version of the stemming; a saved model of another is fitted again (`model.load_model`)
 
 _FAMILIES = {
     "reasonabl": "reasonable reasonably",

@@ -15,6 +15,7 @@ Words are stemmed (Snowball's English stemmer, Porter2) so "robot", "robots" and
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -44,16 +45,25 @@ def stem(word: str) -> str:
     return STEM_OVERRIDES.get(word) or _STEMMER.stemWord(word)  # words of another sense: `rank.stems`
 
 
+# Snowball strips an s only after a vowel that is not right before it ("gaps", not "gas"), so it
+# keeps the s of "LLMs", "CNNs" and "GPUs", and "LLM" would not match "LLMs". Their capitals tell
+# an acronym's plural from a word; its s goes before stemming.
+ACRONYM_PLURAL = re.compile(r"\b([A-Z][A-Z0-9]*[A-Z0-9])s\b")
+
+
 def words(text: str) -> list[tuple[str, str]]:
-    """(stem, word as written, lowercased) for each word of `text` that is not a stop word."""
-    return [(stem(w), w) for w in WORD.findall(strip_accents_unicode(text.lower())) if w not in STOP_WORDS]
+    """(stem, word as written, lowercased) for each word of `text` that is not a stop word; an
+    acronym's plural is read as the acronym ("LLMs": "llm")."""
+    text = strip_accents_unicode(ACRONYM_PLURAL.sub(r"\1", text).lower())
+    return [(stem(w), w) for w in WORD.findall(text) if w not in STOP_WORDS]
 
 
 def word_places(text: str, start: int = 0) -> Iterator[tuple[str, int, int]]:
     """(stem, start, end) for each word of `text` from `start` on that is not a stop word, as
     `words` finds them: where each one is in the text as written, so a part of it can be quoted."""
     for match in WORD.finditer(text, start):
-        word = match.group().lower()
+        word = match.group()
+        word = word[:-1].lower() if ACRONYM_PLURAL.fullmatch(word) else word.lower()
         word = word if word.isascii() else strip_accents_unicode(word)
         if word not in STOP_WORDS:
             yield stem(word), match.start(), match.end()
