@@ -105,3 +105,10 @@ def test_every_seed_paper_that_names_llms_is_found_by_llm(seed_listings):
     assert len(naming) >= 10
     results = next(rank(seed_listings, [Profile(name="p", keywords=["LLM"])], top=40, min_score=0.05))[1]
     assert naming <= {r.listing_id for r in results}
+
+
+def test_why_shows_an_acronym_as_typed():
+    listings = [Listing(id="a", title="Serving LLMs", abstract="Batching requests for an LLM.")]
+    for keyword in ("LLM", "LLMs"):
+        (result,) = next(rank(listings, [Profile(name="p", keywords=[keyword])]))[1]
+        assert result.why == (keyword,)

@@ -139,6 +139,10 @@ class Wording:
         self.common = common
         said = [words(keyword) for keyword in self.keywords]
         self.typed = forms_of(chain.from_iterable(said))
+        for keyword in self.keywords:  # an acronym reads as typed: "LLM", not "llm"
+            for s, a, b in word_places(keyword):
+                if sum(ch.isupper() for ch in keyword[a:b]) >= 2:
+                    self.typed[s] = keyword[a:b]
         self.stems = [[s for s, _ in found] for found in said]
         # Each term's first place in the keywords: (keyword, first word, last word).
         self.first: dict[str, tuple[int, int, int]] = {}
@@ -248,7 +252,7 @@ class Wording:
         if term not in self.known:
             parts = term.split()
             if all(part in self.typed for part in parts):
-                long = [self.typed[p] for p in parts if len(self.typed[p]) > len(p) + INFLECTION]
+                long = [self.typed[p].lower() for p in parts if len(self.typed[p]) > len(p) + INFLECTION]
                 self.known[term] = (readable(term, self.typed), long)
             else:
                 self.known[term] = None
