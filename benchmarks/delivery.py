@@ -47,7 +47,7 @@ def run(server_port: int, url: str, n: int, batch: int) -> float:
     store = prepare(url, n)
     notifier = SmtpNotifier(host="127.0.0.1", port=server_port, security="none", attempts=1, backoff=0)
     start = time.perf_counter()
-    outcomes = deliver_pending(store, {"email": notifier}, sender="bot@example.org", now=NOW, batch=batch)
+    outcomes = deliver_pending(store, {"email": notifier}, sender="bot@example.org", batch=batch)
     elapsed = time.perf_counter() - start
     store.close()
     assert sum(1 for o in outcomes if o.receipt) == n, "every digest delivered"

@@ -131,7 +131,6 @@ def deliver_pending(
     sender: str,
     abstract_chars: int = 400,
     profile: str | None = None,
-    now: datetime | None = None,
     owner: str | None = None,
     lease: timedelta = timedelta(minutes=5),
     batch: int = 20,
@@ -145,8 +144,11 @@ def deliver_pending(
 
     `include_waiting` also takes deliveries still waiting out a retry delay (someone asked by hand).
     On stop, the message being sent is finished and the rest of the batch is released unattempted.
+    Every lease, claim and record reads the real clock when it happens: a lease renewed from a
+    moment fixed at the start would not move, and a slow batch would lose the message it is sending
+    to another process.
     """
-    clock = (lambda: now) if now is not None else _utcnow
+    clock = _utcnow
     owner = owner or process_owner()
     render = {
         "sender": sender,

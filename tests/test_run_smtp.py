@@ -191,3 +191,24 @@ def test_batches_slower_than_their_lease_are_still_sent_once(workdir, bot, tmp_p
         two_processes_until_sent(workdir, 12)
         received = Counter(r.message["Message-ID"] for r in server.handler.received)
     assert len(received) == 12 and set(received.values()) == {1}, received
+
+
+def test_a_digest_slower_than_its_lease_beside_a_tick_sends_each_address_once(workdir, bot, tmp_path):
+    """`bot digest` sends for longer than a lease while `bot run --once` starts beside it: the lease
+    of the message being sent is renewed from the real clock, so the tick never takes it over."""
+    assert bot("fetch").exit_code == 0
+    with smtp_server(tmp_path, security="none", auth=False) as server:
+        server.handler.delay = 0.6  # ten messages take six seconds, three leases
+        configure(workdir, smtp_config(server.port, "\n[delivery]\nlease_seconds = 2\n"))
+        add_profiles(workdir, 10)
+        digest = start(workdir, "digest")
+        try:
+            wait_for(lambda: len(server.handler.received) >= 4 or digest.poll() is not None, timeout=120)
+            tick = start(workdir, "run", "--once")
+            tick_out, tick_err = tick.communicate(timeout=120)
+        finally:
+            digest_out, digest_err = digest.communicate(timeout=120)
+        received = Counter(r.rcpt_tos[0] for r in server.handler.received)
+    assert digest.returncode == 0, digest_out + digest_err
+    assert tick.returncode == 0, tick_out + tick_err
+    assert received == Counter({f"reader{i:02d}@example.org": 1 for i in range(10)}), received

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 
 from bot.deliver import deliver_pending
 from bot.digest import compose_digests
@@ -83,14 +84,15 @@ def notifier(server, **overrides) -> SmtpNotifier:
 
 
 def deliver(store: Store, smtp: SmtpNotifier, links: Links | None = None, now: datetime = NOW):
-    return deliver_pending(
-        store,
-        {"email": smtp},
-        sender=SENDER,
-        now=now,
-        links=links,
-        unsubscribe_mailto="unsubscribe@digest.example.org",
-    )
+    """Deliver what is ready with the clock standing at `now` (deliveries read the clock themselves)."""
+    with time_machine.travel(now, tick=False):
+        return deliver_pending(
+            store,
+            {"email": smtp},
+            sender=SENDER,
+            links=links,
+            unsubscribe_mailto="unsubscribe@digest.example.org",
+        )
 
 
 class Anchors(HTMLParser):

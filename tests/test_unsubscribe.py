@@ -47,7 +47,7 @@ def test_a_pending_email_digest_is_not_sent_after_an_unsubscribe(store, tmp_path
     compose_digests(store, [profile], now=NOW, max_age_days=7)
     store.unsubscribe_email(profile.id, "ada@example.org")
     outbox = OutboxNotifier(tmp_path / "outbox")
-    (outcome,) = deliver_pending(store, {"email": outbox}, sender="b@example.org", now=NOW)
+    (outcome,) = deliver_pending(store, {"email": outbox}, sender="b@example.org")
     assert outcome.error == "ada@example.org unsubscribed before this digest went out"
     assert [s.state for s in store.digest_summaries()] == ["failed"]
     assert not (tmp_path / "outbox").exists()

@@ -80,7 +80,6 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
             sender=config.smtp.sender,
             abstract_chars=config.digest.abstract_chars,
             profile=profile_name,
-            now=now,
             lease=timedelta(seconds=config.delivery.lease_seconds),
             batch=config.delivery.batch_size,
             retry=retry_policy(config.delivery),
