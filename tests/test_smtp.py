@@ -341,3 +341,23 @@ def test_a_busy_mailbox_at_rcpt_is_retried_and_a_plain_local_relay_works(tmp_pat
     assert second.error is None
     (received,) = server.handler.received
     assert not received.tls and not received.authenticated
+
+
+def test_a_line_starting_with_from_reaches_the_reader_as_written(tmp_path, filled):
+    """No mbox quoting on the way: a paper titled "From ..." (no link, so its title starts a line of
+    the HTML) is not received as ">From ..." in either part."""
+    title = "From quasar lattices to crystals"
+    abstract = "From quasars we go to lattices."
+    filled.upsert_listings([Listing(id="arxiv:2611.00004", title=title, abstract=abstract, source="rss")], now=NOW)
+    add(filled, "ada", "ada@example.org")
+    compose(filled)
+    with smtp_server(tmp_path) as server:
+        (outcome,) = deliver(filled, notifier(server))
+    assert outcome.error is None
+    (received,) = server.handler.received
+    html = received.message.get_body(("html",)).get_content()
+    text = received.message.get_body(("plain",)).get_content()
+    for lines in (received.raw.decode().splitlines(), html.splitlines(), text.splitlines()):
+        assert not [line for line in lines if line.lstrip().startswith(">From")]
+    assert re.search(rf"^{title}", html, re.MULTILINE), "the title starts a line, where mbox quoting would strike"
+    assert title in text and abstract in text and abstract in html

@@ -14,9 +14,13 @@ system that saw the first copy can recognise the second.
 from __future__ import annotations
 
 import contextlib
+import io
 import smtplib
 import ssl
 from collections.abc import Iterator
+from email.generator import BytesGenerator
+from email.message import EmailMessage
+from email.utils import parseaddr
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -109,10 +113,10 @@ class SmtpNotifier(Notifier):
                 self._close()
         return f"{self.host}:{self.port} accepted it for {recipient} as {message['Message-ID']}"
 
-    def _send_once(self, message: object) -> None:
+    def _send_once(self, message: EmailMessage) -> None:
         try:
             conn = self._connection()
-            refused = conn.send_message(message)  # type: ignore[arg-type]
+            refused = _submit(conn, message)
         except smtplib.SMTPRecipientsRefused as exc:
             # One recipient per digest, so "refused" means all of them: 4xx is a mailbox busy, 5xx no such user.
             (address, (code, text)), *_ = exc.recipients.items()
@@ -184,3 +188,24 @@ class SmtpNotifier(Notifier):
         except (OSError, smtplib.SMTPException):
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _submit(conn: smtplib.SMTP, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    """Send the message as its own policy writes it; smtplib's refusals as `sendmail` returns them.
+
+    By hand rather than `SMTP.send_message`, which flattens with a compat32 generator: that writes a
+    body line starting "From " as ">From " (mbox quoting), so a paper titled "From ..." would reach
+    the reader mangled. The message's own policy leaves such lines alone.
+    """
+    sender = parseaddr(message["From"])[1]
+    recipient = parseaddr(message["To"])[1]
+    policy = message.policy.clone(linesep="\r\n", mangle_from_=False)
+    options: tuple[str, ...] = ()
+    if not (sender + recipient).isascii():  # as send_message does for an address beyond ASCII
+        if not conn.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("the server does not support SMTPUTF8, which this address needs")
+        policy = policy.clone(utf8=True)
+        options = ("SMTPUTF8", "BODY=8BITMIME")
+    with io.BytesIO() as flat:
+        BytesGenerator(flat, policy=policy).flatten(message)
+        return conn.sendmail(sender, [recipient], flat.getvalue(), options)
