@@ -8,7 +8,8 @@ message but before the store heard of it; the notifiers narrow even that (a reus
 Message-ID, a Slack history check).
 
 Each notifier opens one batch (one SMTP connection, say) per claimed batch, and only when it
-has a first digest to send in it. A failure is recorded on its digest; the rest go on.
+has a first digest to send in it. A failure is recorded on its digest; the rest go on, except
+behind a channel that cannot be reached: those wait, untried, for the next run.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import DeliveryConfig
-from bot.errors import DeliveryError
+from bot.errors import ChannelDown, DeliveryError
 from bot.links import Links
 from bot.models import Digest
 from bot.notify import Delivery, Notifier
@@ -37,6 +38,7 @@ class DeliveryOutcome:
     receipt: str | None = None
     error: str | None = None
     will_retry: bool = False
+    channel_down: bool = False  # the channel could not be reached: its other deliveries were left untried
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,20 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class _Pass:
+    """What one call of `deliver_pending` shares between its batches."""
+
+    store: Store
+    notifiers: Mapping[str, Notifier]
+    owner: str
+    lease: timedelta
+    retry: RetryPolicy
+    render: dict[str, Any]
+    should_stop: Callable[[], bool]
+    down: set[str] = field(default_factory=set)  # channels found unreachable: left untried from then on
+
+
 def deliver_pending(
     store: Store,
     notifiers: Mapping[str, Notifier],
@@ -144,48 +160,63 @@ def deliver_pending(
 
     `include_waiting` also takes deliveries still waiting out a retry delay (someone asked by hand).
     On stop, the message being sent is finished and the rest of the batch is released unattempted.
+    A channel that cannot be reached (`ChannelDown`) costs one delivery's attempt: the rest of its
+    deliveries are released unattempted and left for the next run, the other channels go on.
     Every lease, claim and record reads the real clock when it happens: a lease renewed from a
     moment fixed at the start would not move, and a slow batch would lose the message it is sending
     to another process.
     """
-    clock = _utcnow
-    owner = owner or process_owner()
     render = {
         "sender": sender,
         "abstract_chars": abstract_chars,
         "links": links,
         "unsubscribe_mailto": unsubscribe_mailto,
     }
+    run = _Pass(store, notifiers, owner or process_owner(), lease, retry, render, should_stop)
     outcomes: list[DeliveryOutcome] = []
     cursor = 0
     while not should_stop():
         claimed = store.claim_deliveries(
-            owner,
-            now=clock(),
+            run.owner,
+            now=_utcnow(),
             lease=lease,
             limit=batch,
             after_id=cursor,
             profile=profile,
             include_waiting=include_waiting,
+            skip_channels=run.down,
         )
         if not claimed:
             break
         cursor = claimed[-1].id
-        with contextlib.ExitStack() as batches:
-            opened: set[int] = set()
-            for position, digest in enumerate(claimed):
-                if should_stop():
-                    store.release([d.id for d in claimed[position:]], owner)
-                    break
-                # A slow batch can outlive its lease; renew it before each send, and leave a delivery
-                # alone if another process has taken it over meanwhile (it is sending it).
-                if not store.renew_lease(digest.id, owner, now=clock(), lease=lease):
-                    continue
-                notifier = notifiers.get(digest.channel)
-                if notifier is not None and id(notifier) not in opened:
-                    batches.enter_context(notifier.batch())
-                    opened.add(id(notifier))
-                outcomes.append(_deliver_one(store, notifier, digest, render, clock, retry))
+        outcomes += _deliver_batch(run, claimed)
+    return outcomes
+
+
+def _deliver_batch(run: _Pass, claimed: list[Digest]) -> list[DeliveryOutcome]:
+    outcomes = []
+    with contextlib.ExitStack() as batches:
+        opened: set[int] = set()
+        for position, digest in enumerate(claimed):
+            if run.should_stop():
+                run.store.release([d.id for d in claimed[position:]], run.owner)
+                break
+            if digest.channel in run.down:
+                continue  # released when its channel went down
+            # A slow batch can outlive its lease; renew it before each send, and leave a delivery
+            # alone if another process has taken it over meanwhile (it is sending it).
+            if not run.store.renew_lease(digest.id, run.owner, now=_utcnow(), lease=run.lease):
+                continue
+            notifier = run.notifiers.get(digest.channel)
+            if notifier is not None and id(notifier) not in opened:
+                batches.enter_context(notifier.batch())
+                opened.add(id(notifier))
+            outcome = _deliver_one(run.store, notifier, digest, run.render, run.retry)
+            outcomes.append(outcome)
+            if outcome.channel_down:
+                run.down.add(digest.channel)
+                rest = [d.id for d in claimed[position + 1 :] if d.channel == digest.channel]
+                run.store.release(rest, run.owner)
     return outcomes
 
 
@@ -194,7 +225,6 @@ def _deliver_one(
     notifier: Notifier | None,
     digest: Digest,
     render: dict[str, Any],
-    clock: Callable[[], datetime],
     retry: RetryPolicy,
 ) -> DeliveryOutcome:
     try:
@@ -202,12 +232,14 @@ def _deliver_one(
             raise DeliveryError(f"{digest.profile.email} unsubscribed before this digest went out", temporary=False)
         if notifier is None:
             raise DeliveryError(f"no notifier for channel {digest.channel!r}", temporary=True)
-        receipt = notifier.send(prepare(digest, now=clock(), **render))
+        receipt = notifier.send(prepare(digest, now=_utcnow(), **render))
+    except ChannelDown as exc:
+        return replace(_failed(store, digest, str(exc), True, _utcnow(), retry), channel_down=True)
     except DeliveryError as exc:
-        return _failed(store, digest, str(exc), exc.temporary, clock(), retry)
+        return _failed(store, digest, str(exc), exc.temporary, _utcnow(), retry)
     except Exception as exc:  # a bug in one delivery must not stop the batch or lose the digest
-        return _failed(store, digest, f"unexpected {type(exc).__name__}: {exc}", True, clock(), retry)
-    store.mark_sent(digest.id, receipt, now=clock())
+        return _failed(store, digest, f"unexpected {type(exc).__name__}: {exc}", True, _utcnow(), retry)
+    store.mark_sent(digest.id, receipt, now=_utcnow())
     return DeliveryOutcome(digest, receipt=receipt)
 
 

@@ -7,6 +7,7 @@ BotError
  ├── StoreError         the database is unusable (e.g. a schema newer than this code)
  ├── InputError         a file given on the command line is malformed (line number included)
  └── DeliveryError      a digest could not be delivered; says whether to try again later
+      └── ChannelDown    the channel cannot be reached at all: the digests behind it wait untried
 """
 
 
@@ -40,3 +41,14 @@ class DeliveryError(BotError):
     def __init__(self, message: str, *, temporary: bool) -> None:
         super().__init__(message)
         self.temporary = temporary
+
+
+class ChannelDown(DeliveryError):
+    """The channel cannot be reached (refused, timed out, our login or its certificate refused).
+
+    Always temporary. Every other digest through it would fail the same way, each at the cost of
+    its own timeouts and tries, so the caller leaves them untried for the next run.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, temporary=True)

@@ -3,12 +3,16 @@ is down for a while. Every digest ends up delivered; duplicates only where a kil
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -16,7 +20,7 @@ from bot.models import Profile
 from bot.store import Store
 from bot.store.schema import digests
 from tests.smtp_server import smtp_server
-from tests.test_run import Running, configure, start, wait_for
+from tests.test_run import Running, at, configure, start, summaries, wait_for
 
 N_PROFILES = 60
 TOPICS = ["speculative decoding", "image generation", "sparse autoencoders", "language models", "vision"]
@@ -212,3 +216,79 @@ def test_a_digest_slower_than_its_lease_beside_a_tick_sends_each_address_once(wo
     assert digest.returncode == 0, digest_out + digest_err
     assert tick.returncode == 0, tick_out + tick_err
     assert received == Counter({f"reader{i:02d}@example.org": 1 for i in range(10)}), received
+
+
+class SilentServer:
+    """A port that takes connections and never says a word, as a hung mail server does; counts them."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                self.connections.append(self.listener.accept()[0])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in [*self.connections, self.listener]:
+            conn.close()
+
+
+@contextlib.contextmanager
+def unreachable_mail_server(kind: str) -> Iterator[tuple[int, SilentServer | None]]:
+    """A port where no mail server answers: nothing listening ("refused"), or one that never speaks."""
+    if kind == "refused":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        yield port, None
+        return
+    silent = SilentServer()
+    try:
+        yield silent.port, silent
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("kind", ["refused", "silent"])
+def test_a_mail_server_that_cannot_be_reached_costs_a_tick_one_attempt(workdir, bot, tmp_path, kind):
+    """The first digest finds no server; the others are left untried (no attempt counted) for the
+    next tick, which delivers them once the server is up."""
+    with unreachable_mail_server(kind) as (port, silent):
+        configure(
+            workdir,
+            f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nattempts = 1\ntimeout = 0.5\n'
+            "\n[delivery]\nretry_base_seconds = 60\n",
+        )
+        with at("2026-11-27T00:00"):
+            for i, topic in enumerate(TOPICS):
+                bot("profile", "add", f"p{i}", "-k", topic, "--at", "08:00", "--email", f"reader{i}@example.org")
+            bot("profile", "add", "team", "-k", "vision", "--at", "08:00", "--slack-channel", "#papers")
+            assert bot("fetch").exit_code == 0
+        with at("2026-11-27T08:00"):
+            result = bot("run", "--once")
+        assert result.exit_code == 0, result.stderr
+        *emails, slack = summaries(workdir)
+        assert (slack.channel, slack.state) == ("slack", "sent"), "another channel still goes"
+        first, *rest = emails
+        assert (first.state, first.attempts) == ("pending", 1)
+        assert first.last_error.startswith("127.0.0.1 did not take the message for reader0@example.org")
+        assert [(s.state, s.attempts, s.last_error) for s in rest] == [("pending", 0, None)] * (len(TOPICS) - 1)
+        if silent is not None:
+            assert len(silent.connections) == 1
+    with smtp_server(tmp_path, security="none", auth=False, port=port) as server:
+        with at("2026-11-27T08:00:30"):  # the first digest waits out its retry delay; the others go
+            assert bot("run", "--once").exit_code == 0
+        assert [s.state for s in summaries(workdir)] == ["pending"] + ["sent"] * len(TOPICS)
+        with at("2026-11-27T08:01:01"):
+            assert bot("run", "--once").exit_code == 0
+        received = Counter(r.rcpt_tos[0] for r in server.handler.received)
+    assert received == Counter({f"reader{i}@example.org": 1 for i in range(len(TOPICS))})

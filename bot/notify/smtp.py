@@ -7,8 +7,10 @@ every message; a dropped connection is reopened on the next try.
 What the server says decides what happens: 4xx ("try again later") and a lost connection are tried
 again with exponential backoff, up to `attempts` tries, then reported as temporary (the digest waits
 for the next run); 5xx (e.g. an unknown recipient) is reported at once as permanent, with the
-server's reply. A retry resends the very same message, so its Message-ID never changes and a mail
-system that saw the first copy can recognise the second.
+server's reply. A server that cannot be reached (refused, timed out, our login or its certificate
+refused) is reported as `ChannelDown`, so the caller leaves the other messages for the next run.
+A retry resends the very same message, so its Message-ID never changes and a mail system that saw
+the first copy can recognise the second.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from email.utils import parseaddr
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from bot.errors import DeliveryError
+from bot.errors import ChannelDown, DeliveryError
 from bot.notify.base import Delivery, Notifier
 
 SECURITY = ("starttls", "ssl", "none")
@@ -32,6 +34,10 @@ SECURITY = ("starttls", "ssl", "none")
 
 class _Temporary(Exception):
     """One failed try that another try may fix; carries the text for the final error."""
+
+
+class _Unreachable(_Temporary):
+    """A try that found no server to talk to: refused, timed out, or dropped before it said hello."""
 
 
 def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
@@ -104,10 +110,10 @@ class SmtpNotifier(Notifier):
                     self._send_once(message)
         except _Temporary as exc:
             self._close()
-            raise DeliveryError(
-                f"{self.host} did not take the message for {recipient} after {self.attempts} tries: {exc}",
-                temporary=True,
-            ) from exc
+            text = f"{self.host} did not take the message for {recipient} after {self.attempts} tries: {exc}"
+            if isinstance(exc, _Unreachable):
+                raise ChannelDown(text) from exc
+            raise DeliveryError(text, temporary=True) from exc
         finally:
             if not self._in_batch:
                 self._close()
@@ -123,10 +129,9 @@ class SmtpNotifier(Notifier):
             self._fail(code, _reply(code, text), what=address)
         except smtplib.SMTPAuthenticationError as exc:
             self._close()
-            raise DeliveryError(
+            raise ChannelDown(
                 f"{self.host} refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}; "
-                "check [smtp] username and SMTP_PASSWORD",
-                temporary=True,
+                "check [smtp] username and SMTP_PASSWORD"
             ) from exc
         except smtplib.SMTPNotSupportedError as exc:
             self._close()
@@ -136,15 +141,18 @@ class SmtpNotifier(Notifier):
             self._fail(exc.smtp_code, _reply(exc.smtp_code, exc.smtp_error))
         except ssl.SSLCertVerificationError as exc:
             self._close()
-            raise DeliveryError(
+            raise ChannelDown(
                 f"{self.host}:{self.port} has a certificate this bot does not trust ({exc.verify_message}); "
-                "set [smtp] ca_file for a private CA",
-                temporary=True,
+                "set [smtp] ca_file for a private CA"
             ) from exc
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-            # Connection refused, reset, timed out or lost in the middle: worth another try on a new connection.
+            # Connection refused, reset, timed out or lost in the middle: worth another try on a new
+            # connection. Never connected, or timed out: the server is down or hanging for every message.
+            unreachable = self._conn is None or _timed_out(exc)
             self._close()
-            raise _Temporary(f"connection to {self.host}:{self.port} failed: {exc}") from exc
+            raise (_Unreachable if unreachable else _Temporary)(
+                f"connection to {self.host}:{self.port} failed: {exc}"
+            ) from exc
         else:
             if refused:  # only when some of several recipients were refused: never with one per digest
                 address, (code, text) = next(iter(refused.items()))
@@ -188,6 +196,11 @@ class SmtpNotifier(Notifier):
         except (OSError, smtplib.SMTPException):
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A timeout, also where smtplib reports it as a lost connection (its cause kept as the context)."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
 
 
 def _submit(conn: smtplib.SMTP, message: EmailMessage) -> dict[str, tuple[int, bytes]]:

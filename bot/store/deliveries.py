@@ -3,7 +3,7 @@ lease, sent, retried or failed; and what each profile has been sent, so nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,14 +172,15 @@ class DeliveryStatements(StoreBase):
         after_id: int = 0,
         profile: str | None = None,
         include_waiting: bool = False,
+        skip_channels: Collection[str] = (),
     ) -> list[Digest]:
         """Claim up to `limit` deliveries that are ready, for `lease`, in one atomic statement.
 
         Ready: pending, past any retry delay (unless `include_waiting`), and not leased, or leased by
         a process whose lease ran out (it died). Only ids above `after_id`, in id order, so one pass
-        never claims a delivery twice. The claim counts as an attempt. Two processes never claim the
-        same delivery: the conditions are checked again by the UPDATE itself, which the database
-        serialises.
+        never claims a delivery twice; none through `skip_channels` (found unreachable). The claim
+        counts as an attempt. Two processes never claim the same delivery: the conditions are
+        checked again by the UPDATE itself, which the database serialises.
         """
         conditions = [
             digests.c.state == "pending",
@@ -188,6 +189,8 @@ class DeliveryStatements(StoreBase):
         ]
         if not include_waiting:
             conditions.append(sa.or_(digests.c.next_attempt_at.is_(None), digests.c.next_attempt_at <= now))
+        if skip_channels:
+            conditions.append(digests.c.channel.not_in(list(skip_channels)))
         ready = sa.and_(*conditions)
         candidates = sa.select(digests.c.id).where(ready).order_by(digests.c.id).limit(limit)
         if profile is not None:
