@@ -3,10 +3,12 @@ run as a user runs them, against a real SMTP server and a real `bot serve` proce
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from bot.store import Store
 from bot.store.schema import digests
 from tests.conftest import CONFIG, SEED_PAGE
 from tests.smtp_server import PASSWORD, USER, smtp_server
+from tests.test_run import at
 
 SMTP_CONFIG = """
 [smtp]
@@ -229,7 +232,7 @@ def test_serve_answers_a_one_click_unsubscribe_for_real(workdir, bot):
     # Nothing goes out to an unsubscribed address, and the digest says why.
     bot("fetch")
     digest = bot("digest")
-    assert digest.exit_code == 0 and "(sd@example.org unsubscribed)" in digest.output
+    assert digest.exit_code == 0 and "sd@example.org unsubscribed" in digest.output
     assert not (workdir / "outbox").exists()
     # Giving the address again subscribes it again.
     edited = bot("profile", "edit", "sd", "--email", "sd@example.org")
@@ -249,3 +252,97 @@ def test_importing_the_same_profiles_again_does_not_resubscribe(workdir, bot):
     assert bot("profile", "import", str(file)).exit_code == 0
     with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
         assert store.profile("sd").channels == ["email"], "a new address is a new subscription"
+
+
+def one_try_per_message(workdir) -> None:
+    """[smtp] attempts = 1: a refused message waits for the next run at once, without a backoff."""
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text().replace("attempts = 2", "attempts = 1"))
+
+
+def rows(output: str) -> dict[str, str]:
+    """The digest table's STATUS column by profile."""
+    header, *lines = output.split("\nNote: ")[0].splitlines()
+    start, end = header.index("STATUS"), header.index("TOP PAPER")
+    return {line.split()[0]: line[start:end].strip() for line in lines}
+
+
+def test_digest_says_a_failed_digest_is_retrying_and_then_sent_on_its_second_try(workdir, bot, monkeypatch, tmp_path):
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    with at("2026-11-27T08:00"):
+        prepare_profiles(bot)
+    with smtp_server(tmp_path) as server:
+        configure(workdir, server)
+        one_try_per_message(workdir)
+        server.handler.data_replies = ["451 4.3.0 Try again later"]  # sd's digest, the first
+        with at("2026-11-27T08:00"):
+            first = bot("digest")
+        assert first.exit_code == 1
+        assert rows(first.output) == {"sd": "retrying (next try 08:01 UTC)", "vis": "sent"}
+        assert "Error: digest 1 for sd via email: " in first.stderr
+        with at("2026-11-27T08:00:30"):  # by hand, before the retry delay is over
+            second = bot("digest")
+    assert second.exit_code == 0, second.stderr
+    assert rows(second.output) == {"sd": "sent on try 2", "vis": "already sent"}
+    assert "Delivered 1 digest:\n  sd via email → " in second.output
+    assert sorted(r.rcpt_tos[0] for r in server.handler.received) == ["sd@example.org", "vis@example.org"]
+
+
+def test_digest_says_a_digest_leased_by_another_process_is_in_progress_until_its_lease_ends(
+    workdir, bot, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    with at("2026-11-27T08:00"):
+        prepare_profiles(bot)
+    with smtp_server(tmp_path) as server:
+        configure(workdir, server)
+        one_try_per_message(workdir)
+        server.handler.data_replies = ["451 4.3.0 Try again later"] * 2
+        with at("2026-11-27T08:00"):
+            assert bot("digest").exit_code == 1
+        # Another process claims both and dies while sending: its lease holds them until 08:05:10.
+        with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+            claimed = store.claim_deliveries(
+                "elsewhere:4242:dead",
+                now=datetime(2026, 11, 27, 8, 0, 10, tzinfo=UTC),
+                lease=timedelta(minutes=5),
+                limit=10,
+                include_waiting=True,
+            )
+        assert len(claimed) == 2
+        with at("2026-11-27T08:02"):
+            held = bot("digest")
+        assert held.exit_code == 0, held.stderr
+        assert set(rows(held.output).values()) == {"in progress (leased until 08:05 UTC)"}
+        assert "Delivered" not in held.output and len(server.handler.attempts) == 2
+        with at("2026-11-27T08:06"):  # the lease ran out: the process is gone, the digests go now
+            after = bot("digest")
+    assert after.exit_code == 0, after.stderr
+    assert rows(after.output) == {"sd": "sent on try 3", "vis": "sent on try 3"}
+    assert sorted(r.rcpt_tos[0] for r in server.handler.received) == ["sd@example.org", "vis@example.org"]
+
+
+def test_a_second_digest_behind_a_running_one_says_which_is_sent_and_which_in_progress(
+    workdir, bot, monkeypatch, tmp_path
+):
+    from tests.test_run import start, wait_for
+
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    prepare_profiles(bot)
+    with smtp_server(tmp_path) as server:
+        server.handler.delay = 1.5  # each message takes a while: the second run comes while vis's is sent
+        configure(workdir, server)
+        running = start(workdir, "digest", env={"SMTP_PASSWORD": PASSWORD})
+        try:
+            wait_for(lambda: len(server.handler.received) == 1 or running.poll() is not None, timeout=60)
+            behind = bot("digest")
+        finally:
+            out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, out + err
+    assert behind.exit_code == 0, behind.stderr
+    status = rows(behind.output)
+    assert status["sd"] == "already sent"
+    assert re.fullmatch(r"in progress \(leased until \d\d:\d\d UTC\)", status["vis"]), status
+    assert "Delivered" not in behind.output
+    assert rows(out) == {"sd": "sent", "vis": "sent"}
+    assert sorted(r.rcpt_tos[0] for r in server.handler.received) == ["sd@example.org", "vis@example.org"]

@@ -28,7 +28,7 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     assert any(f.endswith(".eml") for f in files) and any(f.endswith(".json") for f in files)
     assert "Note: email and Slack are not configured: digests go to the local outbox outbox/" in first.output
     assert "Delivered 4 digests:\n  decoding via email → outbox/" in first.output
-    assert first.output.splitlines()[0].split() == ["PROFILE", "PAPERS", "TOP", "PAPER", "WHY"]
+    assert first.output.splitlines()[0].split() == ["PROFILE", "PAPERS", "STATUS", "TOP", "PAPER", "WHY"]
 
     (eml,) = (workdir / "outbox").glob("*_decoding_email_*.eml")
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
@@ -47,7 +47,7 @@ def test_the_pipeline_twice_in_a_row(workdir, bot):
     contents = {f: (workdir / "outbox" / f).read_bytes() for f in files}
     second = bot("digest")
     assert second.exit_code == 0
-    assert second.output.count("already sent for") == 3
+    assert second.output.count("already sent") == 3
     assert "Delivered" not in second.output
     assert {f: (workdir / "outbox" / f).read_bytes() for f in outbox_files(workdir)} == contents
 

@@ -158,6 +158,26 @@ def test_released_deliveries_are_claimable_at_once_and_not_counted(store):
     assert [(d.id, d.attempts) for d in claimed] == [(ids[1], 1)]
 
 
+def test_period_summaries_give_the_asked_periods_with_their_lease_and_retry_times(store):
+    store.upsert_listings([paper("a"), paper("b"), paper("c")])
+    p = store.add_profile(Profile(name="p", keywords=["x"], email="p@example.org", slack_channel="#p"))
+    q = store.add_profile(Profile(name="q", keywords=["x"]))
+    email_id, slack_id = store.create_digests(p, "2026-11-27", [("a", 0.9, [])])
+    store.create_digests(p, "2026-11-26", [("b", 0.9, [])])
+    (q_id,) = store.create_digests(q, "2026-11-27", [("c", 0.9, [])])
+    store.claim_deliveries("me", now=NOW, lease=LEASE, limit=10)
+    store.record_failure(email_id, "451 later", retry_at=NOW + timedelta(minutes=1))
+    found = store.period_summaries({p.id: "2026-11-27", q.id: "2026-11-28"})
+    assert [(s.id, s.profile, s.channel, s.items) for s in found] == [
+        (email_id, "p", "email", 1),
+        (slack_id, "p", "slack", 1),
+    ]
+    assert (found[0].lease_until, found[0].next_attempt_at) == (None, NOW + timedelta(minutes=1))
+    assert (found[1].lease_until, found[1].next_attempt_at) == (NOW + LEASE, None)
+    assert [s.id for s in store.period_summaries({q.id: "2026-11-27"})] == [q_id]
+    assert store.period_summaries({}) == []
+
+
 def test_a_failed_delivery_can_be_requeued(store):
     store.upsert_listings([paper("a")])
     p = store.add_profile(Profile(name="p", keywords=["x"]))

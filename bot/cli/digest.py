@@ -7,12 +7,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
+
+if TYPE_CHECKING:
+    from bot.store import DigestSummary
 
 
 @click.command()
@@ -71,7 +74,7 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
             **config.rank.model_options(),
         )
         if dry_run:
-            _print_dry_run(composed)
+            _print_dry_run(composed, _stored(store, composed))
             return
         channels = make_channels(config)
         outcomes = deliver_pending(
@@ -87,15 +90,10 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
             links=channels.links,
             unsubscribe_mailto=channels.unsubscribe_mailto,
         )
-    rows = []
-    for c in composed:
-        if c.items:
-            best, _score, why = c.items[0]
-            rows.append([c.profile.name, str(len(c.items)), cut(best.title, 50), cut(", ".join(why), 40)])
-        else:
-            rows.append([c.profile.name, "0", f"({_status_note(c)})", ""])
-    click.echo(table(rows, ["PROFILE", "PAPERS", "TOP PAPER", "WHY"]))
+        # What the store says once this run is done: another process may hold or have sent a digest.
+        stored = _stored(store, composed)
     sent = [o for o in outcomes if o.receipt]
+    click.echo(_table(composed, stored, {o.digest.id for o in sent}))
     failed = [o for o in outcomes if o.error]
     for note in channels.notes:
         click.echo(f"Note: {note}")
@@ -115,12 +113,53 @@ def _message_domain(config: Config) -> str:
     return parseaddr(config.smtp.sender)[1].rpartition("@")[2] or "localhost"
 
 
-def _status_note(c: Any) -> str:
-    if c.status == "already composed":
-        return f"already sent for {c.period}"
-    if c.status == "unsubscribed":
-        return f"{c.profile.email} unsubscribed"
-    return "nothing new"
+def _stored(store: Any, composed: list) -> dict[str, list[DigestSummary]]:
+    """Each profile's digests for the period just composed, by profile name."""
+    stored: dict[str, list[DigestSummary]] = {c.profile.name: [] for c in composed}
+    for summary in store.period_summaries({c.profile.id: c.period for c in composed}):
+        stored[summary.profile].append(summary)
+    return stored
+
+
+def _table(composed: list, stored: dict[str, list[DigestSummary]], sent_now: set[int]) -> str:
+    rows = []
+    for c in composed:
+        digests = stored[c.profile.name]
+        status = _status(c, digests, sent_now)
+        if c.items:
+            best, _score, why = c.items[0]
+            rows.append([c.profile.name, str(len(c.items)), status, cut(best.title, 50), cut(", ".join(why), 40)])
+        else:
+            rows.append([c.profile.name, str(max((d.items for d in digests), default=0)), status, "", ""])
+    return table(rows, ["PROFILE", "PAPERS", "STATUS", "TOP PAPER", "WHY"])
+
+
+def _status(c: Any, digests: list[DigestSummary], sent_now: set[int]) -> str:
+    """Where the profile's digest for this period stands, per channel when the channels differ."""
+    if not digests:
+        return f"{c.profile.email} unsubscribed" if c.status == "unsubscribed" else "nothing new"
+    now = datetime.now(UTC)
+    states = [(d.channel, _delivery_state(d, d.id in sent_now, c.status == "created", now)) for d in digests]
+    if len({state for _channel, state in states}) == 1:
+        return states[0][1]
+    return ", ".join(f"{channel} {state}" for channel, state in states)
+
+
+def _delivery_state(d: DigestSummary, sent_now: bool, composed_now: bool, now: datetime) -> str:
+    if d.state == "sent":
+        if sent_now:
+            return "sent" if d.attempts <= 1 else f"sent on try {d.attempts}"
+        return "sent by another process" if composed_now else "already sent"
+    if d.state == "failed":
+        return f"failed (`bot retry {d.id}` queues it again)"
+    if d.state != "pending":
+        return {"empty": "nothing new"}.get(d.state, d.state)
+    # Every lease this run took is given back by now: one still running belongs to another process.
+    if d.lease_until is not None and d.lease_until > now:
+        return f"in progress (leased until {d.lease_until:%H:%M} UTC)"
+    if d.next_attempt_at is not None and d.next_attempt_at > now:
+        return f"retrying (next try {d.next_attempt_at:%H:%M} UTC)"
+    return "waiting for the next run"
 
 
 def _write_preview(config: Config, store: Any, profile: Any, now: datetime, out_path: Path | None) -> None:
@@ -152,10 +191,10 @@ def _write_preview(config: Config, store: Any, profile: Any, now: datetime, out_
     click.echo(str(path))
 
 
-def _print_dry_run(composed: list) -> None:
+def _print_dry_run(composed: list, stored: dict[str, list[DigestSummary]]) -> None:
     for c in composed:
         if not c.items:
-            click.echo(f"{c.profile.name} ({c.period}): {_status_note(c)}")
+            click.echo(f"{c.profile.name} ({c.period}): {_status(c, stored[c.profile.name], set())}")
             continue
         click.echo(
             f"{c.profile.name} ({c.period}) would get {len(c.items)} paper(s) via {', '.join(c.profile.channels)}:"

@@ -3,7 +3,7 @@ lease, sent, retried or failed; and what each profile has been sent, so nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from bot.errors import StoreError
 from bot.models import Digest, DigestItem, Profile
-from bot.store.base import StoreBase, _insert, _now
+from bot.store.base import _CHUNK, StoreBase, _insert, _now
 from bot.store.listings import _listing
 from bot.store.profiles import _profile
 from bot.store.schema import digest_items, digests, listings, profiles, sent_items
@@ -34,6 +34,8 @@ class DigestSummary:
     attempts: int
     last_error: str | None
     receipt: str | None
+    lease_until: datetime | None = None  # while a process holds it (or held it, if it died)
+    next_attempt_at: datetime | None = None  # after a temporary failure: not tried again before this
 
 
 def _insert_digests(
@@ -317,6 +319,18 @@ class DeliveryStatements(StoreBase):
             conn.execute(digests.update().where(digests.c.id == digest_id).values(**values))
 
     def digest_summaries(self) -> list[DigestSummary]:
+        return self._summaries(sa.true())
+
+    def period_summaries(self, periods: Mapping[int, str]) -> list[DigestSummary]:
+        """The digests of these profiles for these periods (profile id → period), on every channel."""
+        pairs = list(periods.items())
+        found: list[DigestSummary] = []
+        for start in range(0, len(pairs), _CHUNK):
+            chunk = pairs[start : start + _CHUNK]
+            found += self._summaries(sa.tuple_(digests.c.profile_id, digests.c.period).in_(chunk))
+        return found
+
+    def _summaries(self, where: sa.ColumnElement[bool]) -> list[DigestSummary]:
         with self.engine.connect() as conn:
             count = (
                 sa.select(sa.func.count()).select_from(digest_items).where(digest_items.c.digest_id == digests.c.id)
@@ -324,6 +338,7 @@ class DeliveryStatements(StoreBase):
             rows = conn.execute(
                 sa.select(digests, profiles.c.name.label("profile_name"), count.label("n_items"))
                 .join(profiles, profiles.c.id == digests.c.profile_id)
+                .where(where)
                 .order_by(digests.c.id)
             ).all()
         return [
@@ -337,6 +352,8 @@ class DeliveryStatements(StoreBase):
                 attempts=r.attempts,
                 last_error=r.last_error,
                 receipt=r.receipt,
+                lease_until=r.lease_until,
+                next_attempt_at=r.next_attempt_at,
             )
             for r in rows
         ]
