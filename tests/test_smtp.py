@@ -361,3 +361,19 @@ def test_a_line_starting_with_from_reaches_the_reader_as_written(tmp_path, fille
         assert not [line for line in lines if line.lstrip().startswith(">From")]
     assert re.search(rf"^{title}", html, re.MULTILINE), "the title starts a line, where mbox quoting would strike"
     assert title in text and abstract in text and abstract in html
+
+
+def test_a_server_that_stops_answering_mid_message_leaves_the_rest_of_the_batch_untried(tmp_path, filled):
+    """A timeout on a connection that worked: every other message would wait as long, so they wait
+    for the next run instead, with no attempt counted."""
+    add(filled, "ada", "ada@example.org")
+    add(filled, "bob", "bob@example.org")
+    compose(filled)
+    with smtp_server(tmp_path) as server:
+        server.handler.delay = 1.0  # DATA answers after the client has given up
+        (outcome,) = deliver(filled, notifier(server, timeout=0.3, attempts=1))
+    assert outcome.channel_down and outcome.will_retry and "timed out" in outcome.error
+    assert [(s.profile, s.state, s.attempts) for s in filled.digest_summaries()] == [
+        ("ada", "pending", 1),
+        ("bob", "pending", 0),
+    ]
