@@ -30,6 +30,8 @@ class Notifier(ABC):
     short receipt (where the digest went) or raises `bot.errors.DeliveryError`, whose `temporary`
     flag says whether a later retry may succeed (the digest then stays pending for the next run);
     `temporary=False` means the channel refused it for good (an unknown recipient, say).
+    `bot.errors.ChannelDown` says the channel itself cannot be reached, so the caller sends nothing
+    more through it in this run.
 
     A caller with several digests to send wraps them in `with notifier.batch():` so that the
     notifier may share one connection between them; `send` works outside a batch too. A failure of
