@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Config, load_config
-from bot.errors import BotError, ConfigError, InputError, ProfileError
+from bot.errors import BotError, ConfigError, InputError, ProfileError, UnreadableStore
 from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,13 +42,14 @@ def config_option(func: F) -> F:
 
 
 class errors_as_exit_codes:
-    """Turn the bot's errors into one-line messages: bad input exits 2, other failures exit 1."""
+    """Turn the bot's errors into one-line messages: bad input (a damaged database file too) exits 2,
+    other failures exit 1."""
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, (ProfileError, InputError, ConfigError)):
+        if isinstance(exc, (ProfileError, InputError, ConfigError, UnreadableStore)):
             raise Refused(str(exc)) from exc
         if isinstance(exc, BotError):
             raise click.ClickException(str(exc)) from exc
