@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.profiles import MAX_TOP
+from bot.sources import SOURCE_KINDS
 
 DEFAULT_CONFIG_PATH = Path("config/bot.toml")
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
@@ -195,6 +199,27 @@ _SECTIONS = {
 }
 
 
+def _at_least(low: float) -> tuple[Callable[[float], bool], str]:
+    return (lambda value: value >= low), f"at least {low}"
+
+
+# The numbers each section needs in range; a value outside is refused at load, naming its key, rather
+# than surfacing later as a refusal of something the user never typed (an "invalid --top").
+_RANGES: dict[str, dict[str, tuple[Callable[[float], bool], str]]] = {
+    "digest": {
+        "top": ((lambda value: 1 <= value <= MAX_TOP), f"from 1 to {MAX_TOP}"),
+        "min_score": ((lambda value: 0 <= value < 1), "a number from 0 up to (not including) 1"),
+        "max_age_days": _at_least(1),
+        "abstract_chars": _at_least(0),
+    },
+    "schedule": {"tick_seconds": _at_least(1), "catch_up_hours": _at_least(0)},
+    "delivery": {
+        key: _at_least(1)
+        for key in ("max_attempts", "retry_base_seconds", "retry_max_seconds", "lease_seconds", "batch_size")
+    },
+}
+
+
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """`--config`, else `$BOT_CONFIG`, else `config/bot.toml` (relative to the working directory)."""
     return Path(explicit or os.environ.get("BOT_CONFIG") or DEFAULT_CONFIG_PATH)
@@ -206,10 +231,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     resolved = config_path(path)
     data: dict[str, Any] = {}
     if resolved.exists():
-        try:
-            data = tomllib.loads(resolved.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{resolved}: not valid TOML: {exc}") from exc
+        data = _read(resolved)
     elif explicit:
         raise ConfigError(f"{resolved}: no such config file")
 
@@ -229,6 +251,21 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return Config(**sections, sources=sources, path=resolved)
 
 
+def _read(path: Path) -> dict[str, Any]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the file as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
 def _section(path: Path, name: str, cls: type, raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: [{name}] must be a table")
@@ -239,6 +276,9 @@ def _section(path: Path, name: str, cls: type, raw: Any) -> Any:
         default = known[key].default
         if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
             raise ConfigError(f"{path}: [{name}] {key} must be a {_KIND_NAMES[type(default)]}, not {value!r}")
+        in_range, expected = _RANGES.get(name, {}).get(key, (None, ""))
+        if in_range is not None and not in_range(value):
+            raise ConfigError(f"{path}: [{name}] {key} must be {expected}, not {value!r}")
     return cls(**raw)
 
 
@@ -255,6 +295,19 @@ def _check_smtp_and_web(path: Path, smtp: SmtpConfig, web: WebConfig) -> None:
         raise ConfigError(f"{path}: [smtp] attempts, timeout and [web] feedback_days must be positive")
     if web.base_url and not web.base_url.startswith(("https://", "http://")):
         raise ConfigError(f"{path}: [web] base_url must start with https:// (or http:// for a local test)")
+    _check_address(path, "sender", smtp.sender)
+    if smtp.unsubscribe_mailto:
+        _check_address(path, "unsubscribe_mailto", smtp.unsubscribe_mailto)
+
+
+def _check_address(path: Path, key: str, value: str) -> None:
+    """An address that goes into a mail header: a line break in it would start a header of its own."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ConfigError(f"{path}: [smtp] {key} must be one line with no control characters, not {value!r}")
+    if "@" not in parseaddr(value)[1]:
+        raise ConfigError(
+            f'{path}: [smtp] {key} must be an email address, like "Paper digest <papers@example.org>", not {value!r}'
+        )
 
 
 def _source(path: Path, index: int, raw: Any) -> SourceConfig:
@@ -266,6 +319,8 @@ def _source(path: Path, index: int, raw: Any) -> SourceConfig:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} needs a name")
     if not isinstance(kind, str) or not kind:
         raise ConfigError(f"{path}: source {name!r} needs a kind")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{path}: source {name!r}: unknown kind {kind!r} (known: {', '.join(sorted(SOURCE_KINDS))})")
     every = options.pop("every", None)
     if every is not None:
         try:
