@@ -183,6 +183,8 @@ class Config:
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
+    # False when the default file was missing and every value is a default (`defaults_notice`).
+    found: bool = True
 
 
 _KIND_NAMES = {int: "whole number", float: "number", str: "string"}
@@ -230,7 +232,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     explicit = path is not None or "BOT_CONFIG" in os.environ
     resolved = config_path(path)
     data: dict[str, Any] = {}
-    if resolved.exists():
+    found = resolved.exists()
+    if found:
         data = _read(resolved)
     elif explicit:
         raise ConfigError(f"{resolved}: no such config file")
@@ -248,7 +251,22 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     names = [s.name for s in sources]
     if duplicates := sorted({n for n in names if names.count(n) > 1}):
         raise ConfigError(f"{resolved}: source name(s) used twice: {', '.join(duplicates)}")
-    return Config(**sections, sources=sources, path=resolved)
+    return Config(**sections, sources=sources, path=resolved, found=found)
+
+
+def defaults_notice(config: Config) -> str:
+    """What a command run without a config file uses, so the files it creates here come as no surprise."""
+    url = config.store.url
+    store = (
+        f"SQLite store at {url.removeprefix('sqlite:///')}"
+        if url == DEFAULT_DATABASE_URL
+        else "the store in BOT_DATABASE_URL"
+    )
+    return (
+        f"{config.path} not found: using the defaults ({store}, text model at {config.rank.model_path}, "
+        f"email digests written to {config.outbox.dir}/, no sources but those added with `bot source add`); "
+        "create it or pass --config"
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:

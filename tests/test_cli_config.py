@@ -78,3 +78,24 @@ def test_an_unknown_source_kind_in_the_file_is_bad_config_for_every_command(work
     for command in (("fetch",), ("profile", "list")):
         message = refused(workdir, bot, config, *command)
         assert message == f"config/bot.toml: source 'x': unknown kind 'gopher' (known: {known})"
+
+
+def test_without_a_config_file_one_warning_says_which_defaults_are_used(tmp_path, monkeypatch, bot):
+    monkeypatch.chdir(tmp_path)
+    result = bot("profile", "list")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "Warning: config/bot.toml not found: using the defaults (SQLite store at data/bot.db, "
+        "text model at data/text-model.joblib, email digests written to outbox/, "
+        "no sources but those added with `bot source add`); create it or pass --config\n"
+    )
+    assert (tmp_path / "data" / "bot.db").exists()
+    monkeypatch.setenv("BOT_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    assert "(the store in BOT_DATABASE_URL, text model" in bot("profile", "list").stderr
+
+
+def test_a_config_file_given_but_missing_is_still_an_error_and_a_present_one_warns_nothing(workdir, bot):
+    result = bot("profile", "list", "--config", "missing.toml")
+    assert (result.exit_code, result.stderr) == (2, "Error: missing.toml: no such config file\n")
+    result = bot("profile", "list")
+    assert (result.exit_code, result.stderr) == (0, "")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.config import Config, load_config
+from bot.config import Config, defaults_notice, load_config
 from bot.errors import BotError, ConfigError, InputError, ProfileError, UnreadableStore
 from bot.store import Store
 
@@ -36,7 +36,10 @@ def config_option(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
         with errors_as_exit_codes():
-            return func(*args, config=load_config(config_path), **kwargs)
+            config = load_config(config_path)
+            if not config.found:
+                click.echo(f"Warning: {defaults_notice(config)}", err=True)
+            return func(*args, config=config, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
