@@ -205,11 +205,15 @@ def _at_least(low: float) -> tuple[Callable[[float], bool], str]:
     return (lambda value: value >= low), f"at least {low}"
 
 
+def _between(low: int, high: int) -> tuple[Callable[[float], bool], str]:
+    return (lambda value: low <= value <= high), f"from {low} to {high}"
+
+
 # The numbers each section needs in range; a value outside is refused at load, naming its key, rather
 # than surfacing later as a refusal of something the user never typed (an "invalid --top").
 _RANGES: dict[str, dict[str, tuple[Callable[[float], bool], str]]] = {
     "digest": {
-        "top": ((lambda value: 1 <= value <= MAX_TOP), f"from 1 to {MAX_TOP}"),
+        "top": _between(1, MAX_TOP),
         "min_score": ((lambda value: 0 <= value < 1), "a number from 0 up to (not including) 1"),
         "max_age_days": _at_least(1),
         "abstract_chars": _at_least(0),
@@ -219,6 +223,9 @@ _RANGES: dict[str, dict[str, tuple[Callable[[float], bool], str]]] = {
         key: _at_least(1)
         for key in ("max_attempts", "retry_base_seconds", "retry_max_seconds", "lease_seconds", "batch_size")
     },
+    "rank": {"window": _at_least(1), "refresh_days": _at_least(1)},
+    "smtp": {"port": _between(1, 65535), "attempts": _at_least(1), "timeout": ((lambda value: value > 0), "above 0")},
+    "web": {"port": _between(1, 65535), "feedback_days": _at_least(1)},
 }
 
 
@@ -307,10 +314,6 @@ def _check_smtp_and_web(path: Path, smtp: SmtpConfig, web: WebConfig) -> None:
         raise ConfigError(
             f'{path}: [smtp] security = "none" with a username would send the password unencrypted; use starttls or ssl'
         )
-    if not 0 < smtp.port < 65536 or not 0 < web.port < 65536:
-        raise ConfigError(f"{path}: ports must be between 1 and 65535")
-    if smtp.attempts < 1 or smtp.timeout <= 0 or web.feedback_days < 1:
-        raise ConfigError(f"{path}: [smtp] attempts, timeout and [web] feedback_days must be positive")
     if web.base_url and not web.base_url.startswith(("https://", "http://")):
         raise ConfigError(f"{path}: [web] base_url must start with https:// (or http:// for a local test)")
     _check_address(path, "sender", smtp.sender)

@@ -35,6 +35,10 @@ def test_a_config_file_that_is_not_utf8_names_the_line(workdir, bot):
         ("[schedule]\ncatch_up_hours = -1", "[schedule] catch_up_hours must be at least 0, not -1"),
         ("[delivery]\nbatch_size = 0", "[delivery] batch_size must be at least 1, not 0"),
         ("[delivery]\nlease_seconds = -300", "[delivery] lease_seconds must be at least 1, not -300"),
+        ("[rank]\nrefresh_days = 0", "[rank] refresh_days must be at least 1, not 0"),
+        ("[smtp]\nport = 70000", "[smtp] port must be from 1 to 65535, not 70000"),
+        ("[smtp]\ntimeout = 0", "[smtp] timeout must be above 0, not 0"),
+        ("[web]\nfeedback_days = 0", "[web] feedback_days must be at least 1, not 0"),
     ],
 )
 def test_a_number_out_of_range_is_refused_naming_its_key(workdir, bot, body, message):
