@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.profiles import MAX_TOP
+from bot.sources import SOURCE_KINDS
 
 DEFAULT_CONFIG_PATH = Path("config/bot.toml")
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
@@ -179,6 +183,8 @@ class Config:
     outbox: OutboxConfig = OutboxConfig()
     sources: tuple[SourceConfig, ...] = ()
     path: Path | None = None
+    # False when the default file was missing and every value is a default (`defaults_notice`).
+    found: bool = True
 
 
 _KIND_NAMES = {int: "whole number", float: "number", str: "string"}
@@ -195,6 +201,34 @@ _SECTIONS = {
 }
 
 
+def _at_least(low: float) -> tuple[Callable[[float], bool], str]:
+    return (lambda value: value >= low), f"at least {low}"
+
+
+def _between(low: int, high: int) -> tuple[Callable[[float], bool], str]:
+    return (lambda value: low <= value <= high), f"from {low} to {high}"
+
+
+# The numbers each section needs in range; a value outside is refused at load, naming its key, rather
+# than surfacing later as a refusal of something the user never typed (an "invalid --top").
+_RANGES: dict[str, dict[str, tuple[Callable[[float], bool], str]]] = {
+    "digest": {
+        "top": _between(1, MAX_TOP),
+        "min_score": ((lambda value: 0 <= value < 1), "a number from 0 up to (not including) 1"),
+        "max_age_days": _at_least(1),
+        "abstract_chars": _at_least(0),
+    },
+    "schedule": {"tick_seconds": _at_least(1), "catch_up_hours": _at_least(0)},
+    "delivery": {
+        key: _at_least(1)
+        for key in ("max_attempts", "retry_base_seconds", "retry_max_seconds", "lease_seconds", "batch_size")
+    },
+    "rank": {"window": _at_least(1), "refresh_days": _at_least(1)},
+    "smtp": {"port": _between(1, 65535), "attempts": _at_least(1), "timeout": ((lambda value: value > 0), "above 0")},
+    "web": {"port": _between(1, 65535), "feedback_days": _at_least(1)},
+}
+
+
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """`--config`, else `$BOT_CONFIG`, else `config/bot.toml` (relative to the working directory)."""
     return Path(explicit or os.environ.get("BOT_CONFIG") or DEFAULT_CONFIG_PATH)
@@ -205,11 +239,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     explicit = path is not None or "BOT_CONFIG" in os.environ
     resolved = config_path(path)
     data: dict[str, Any] = {}
-    if resolved.exists():
-        try:
-            data = tomllib.loads(resolved.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{resolved}: not valid TOML: {exc}") from exc
+    found = resolved.exists()
+    if found:
+        data = _read(resolved)
     elif explicit:
         raise ConfigError(f"{resolved}: no such config file")
 
@@ -226,7 +258,37 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     names = [s.name for s in sources]
     if duplicates := sorted({n for n in names if names.count(n) > 1}):
         raise ConfigError(f"{resolved}: source name(s) used twice: {', '.join(duplicates)}")
-    return Config(**sections, sources=sources, path=resolved)
+    return Config(**sections, sources=sources, path=resolved, found=found)
+
+
+def defaults_notice(config: Config) -> str:
+    """What a command run without a config file uses, so the files it creates here come as no surprise."""
+    url = config.store.url
+    store = (
+        f"SQLite store at {url.removeprefix('sqlite:///')}"
+        if url == DEFAULT_DATABASE_URL
+        else "the store in BOT_DATABASE_URL"
+    )
+    return (
+        f"{config.path} not found: using the defaults ({store}, text model at {config.rank.model_path}, "
+        f"email digests written to {config.outbox.dir}/, no sources but those added with `bot source add`); "
+        "create it or pass --config"
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the file as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
 def _section(path: Path, name: str, cls: type, raw: Any) -> Any:
@@ -239,6 +301,9 @@ def _section(path: Path, name: str, cls: type, raw: Any) -> Any:
         default = known[key].default
         if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
             raise ConfigError(f"{path}: [{name}] {key} must be a {_KIND_NAMES[type(default)]}, not {value!r}")
+        in_range, expected = _RANGES.get(name, {}).get(key, (None, ""))
+        if in_range is not None and not in_range(value):
+            raise ConfigError(f"{path}: [{name}] {key} must be {expected}, not {value!r}")
     return cls(**raw)
 
 
@@ -249,12 +314,21 @@ def _check_smtp_and_web(path: Path, smtp: SmtpConfig, web: WebConfig) -> None:
         raise ConfigError(
             f'{path}: [smtp] security = "none" with a username would send the password unencrypted; use starttls or ssl'
         )
-    if not 0 < smtp.port < 65536 or not 0 < web.port < 65536:
-        raise ConfigError(f"{path}: ports must be between 1 and 65535")
-    if smtp.attempts < 1 or smtp.timeout <= 0 or web.feedback_days < 1:
-        raise ConfigError(f"{path}: [smtp] attempts, timeout and [web] feedback_days must be positive")
     if web.base_url and not web.base_url.startswith(("https://", "http://")):
         raise ConfigError(f"{path}: [web] base_url must start with https:// (or http:// for a local test)")
+    _check_address(path, "sender", smtp.sender)
+    if smtp.unsubscribe_mailto:
+        _check_address(path, "unsubscribe_mailto", smtp.unsubscribe_mailto)
+
+
+def _check_address(path: Path, key: str, value: str) -> None:
+    """An address that goes into a mail header: a line break in it would start a header of its own."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ConfigError(f"{path}: [smtp] {key} must be one line with no control characters, not {value!r}")
+    if "@" not in parseaddr(value)[1]:
+        raise ConfigError(
+            f'{path}: [smtp] {key} must be an email address, like "Paper digest <papers@example.org>", not {value!r}'
+        )
 
 
 def _source(path: Path, index: int, raw: Any) -> SourceConfig:
@@ -266,6 +340,8 @@ def _source(path: Path, index: int, raw: Any) -> SourceConfig:
         raise ConfigError(f"{path}: [[sources]] entry {index + 1} needs a name")
     if not isinstance(kind, str) or not kind:
         raise ConfigError(f"{path}: source {name!r} needs a kind")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{path}: source {name!r}: unknown kind {kind!r} (known: {', '.join(sorted(SOURCE_KINDS))})")
     every = options.pop("every", None)
     if every is not None:
         try:

@@ -5,6 +5,7 @@ BotError
  ├── ProfileError       a profile was refused; the message says which field and why
  ├── SourceError        one source could not be read; the others still run
  ├── StoreError         the database is unusable (e.g. a schema newer than this code)
+ │    └── UnreadableStore  the database file is empty or not a database: restore a backup
  ├── InputError         a file given on the command line is malformed (line number included)
  └── DeliveryError      a digest could not be delivered; says whether to try again later
       └── ChannelDown    the channel cannot be reached at all: the digests behind it wait untried
@@ -29,6 +30,10 @@ class SourceError(BotError):
 
 class StoreError(BotError):
     pass
+
+
+class UnreadableStore(StoreError):
+    """The database file is empty, corrupt or not a database: the user restores it (exit code 2)."""
 
 
 class InputError(BotError):

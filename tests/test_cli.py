@@ -25,14 +25,6 @@ def test_a_broken_source_is_reported_and_the_others_still_run(workdir, bot):
     assert len(bot("listings", "--json").output.splitlines()) == 54
 
 
-def test_fetch_refuses_an_unknown_source_kind_without_stopping_the_rest(workdir, bot):
-    add_source(workdir, '\n[[sources]]\nname = "x"\nkind = "gopher"\n')
-    result = bot("fetch")
-    assert result.exit_code == 1
-    assert "unknown kind 'gopher'" in result.stderr
-    assert "hf-daily-seed  54" in result.output
-
-
 def test_listings_as_a_table_and_as_json_lines(workdir, bot):
     assert "No listings yet" in bot("listings").output
     bot("fetch")

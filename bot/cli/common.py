@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.config import Config, load_config
-from bot.errors import BotError, ConfigError, InputError, ProfileError
+from bot.config import Config, defaults_notice, load_config
+from bot.errors import BotError, ConfigError, InputError, ProfileError, UnreadableStore
 from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,19 +36,23 @@ def config_option(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
         with errors_as_exit_codes():
-            return func(*args, config=load_config(config_path), **kwargs)
+            config = load_config(config_path)
+            if not config.found:
+                click.echo(f"Warning: {defaults_notice(config)}", err=True)
+            return func(*args, config=config, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 class errors_as_exit_codes:
-    """Turn the bot's errors into one-line messages: bad input exits 2, other failures exit 1."""
+    """Turn the bot's errors into one-line messages: bad input (a damaged database file too) exits 2,
+    other failures exit 1."""
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, (ProfileError, InputError, ConfigError)):
+        if isinstance(exc, (ProfileError, InputError, ConfigError, UnreadableStore)):
             raise Refused(str(exc)) from exc
         if isinstance(exc, BotError):
             raise click.ClickException(str(exc)) from exc

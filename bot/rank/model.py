@@ -9,6 +9,8 @@ arxiv-sanity out of memory).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,12 +47,23 @@ def fit_model(listings: Sequence[Listing], *, now: datetime) -> TextModel:
 
 
 def save_model(model: TextModel, path: Path) -> None:
+    """Write the model beside `path` under a name of this call's own, then move it into place.
+
+    Readers never see half a file, and two processes refitting at once (two `bot refit`, or a
+    refit beside a digest) never write or move each other's file: the last move wins, and either
+    model is as good as the other.
+    """
     import joblib
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    joblib.dump(model, partial)
-    partial.replace(path)  # readers never see half a file
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            joblib.dump(model, file)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def load_model(path: Path) -> TextModel | None:

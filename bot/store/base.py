@@ -3,6 +3,7 @@ open, dialect-aware INSERT ... ON CONFLICT, and chunked IN (...) lookups."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.errors import StoreError
+from bot.errors import StoreError, UnreadableStore
 from bot.store import schema
 
 _CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
+# SQLite's verdicts on a file that is no sound database: another kind of file, a torn copy, a damaged disk.
+_UNREADABLE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
 def _now() -> datetime:
@@ -47,7 +50,28 @@ def _engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=10000")  # a second process waits instead of failing
             cur.close()
 
+        @sa.event.listens_for(engine, "handle_error")
+        def _unreadable_file(context: sa.engine.ExceptionContext) -> None:
+            # Here, not in each caller: damage found by any statement, at open or later, is one line.
+            code = getattr(context.original_exception, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _UNREADABLE:
+                raise _unreadable(engine, str(context.original_exception))
+
     return engine
+
+
+def _unreadable(engine: Engine, reason: str) -> UnreadableStore:
+    return UnreadableStore(
+        f"{engine.url.database}: not a readable database ({reason}); restore it from a backup, "
+        "or move it aside to start an empty store"
+    )
+
+
+def _refuse_an_empty_file(engine: Engine) -> None:
+    """SQLite would take an empty file for a new database: an emptied store must not pass for a fresh one."""
+    path = Path(engine.url.database or ":memory:")
+    if engine.dialect.name == "sqlite" and path.is_file() and path.stat().st_size == 0:
+        raise _unreadable(engine, "the file is empty")
 
 
 class StoreBase:
@@ -56,6 +80,7 @@ class StoreBase:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
+        _refuse_an_empty_file(self.engine)
         try:
             with self.engine.begin() as conn:
                 self.version = schema.migrate(conn)
