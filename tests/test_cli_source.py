@@ -135,3 +135,13 @@ def test_the_commented_source_examples_in_the_config_file_are_valid(tmp_path):
     assert {s.kind for s in sources} == {"seed_page", "hf_daily", "arxiv_api", "arxiv_rss", "feed", "html"}
     for s in sources:
         make_source(s.name, s.kind, s.options)
+
+
+def test_listings_are_newest_first_within_one_fetch(workdir, bot, feed_server):
+    bot("source", "add", "hf", "--kind", "hf_daily", "--url", feed_server.serve("/hf", Reply(body=HF_API)))
+    assert bot("fetch").exit_code == 0
+    rows = [json.loads(line) for line in bot("listings", "--json").output.splitlines()]
+    hf = [(r["published"], r["id"]) for r in rows if r["source"] == "hf"]
+    assert len(hf) == 30
+    assert hf == sorted(hf, reverse=True)  # published, then the later arXiv id, first
+    assert hf[0] == ("2026-06-11T00:00:00+00:00", "arxiv:2606.13681")

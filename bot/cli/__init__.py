@@ -89,7 +89,7 @@ def listings(config: Config, as_json: bool, limit: int | None) -> None:
     from bot.jsonl import listing_json
 
     with open_store(config) as store:
-        items = store.listings()[:limit]
+        items = store.listings(limit=limit)
     if as_json:
         for item in items:
             click.echo(json.dumps(listing_json(item), ensure_ascii=False))
