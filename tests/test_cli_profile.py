@@ -189,3 +189,29 @@ def test_only_newly_typed_keywords_are_checked_so_older_profiles_keep_working(wo
     assert "keyword 'C++' can never match" in refused.stderr
     with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
         assert store.profile("old").keywords == ["R", "statistics", "causal inference"]
+
+
+def test_edit_names_no_defaults_and_refuses_to_change_nothing(workdir, bot):
+    assert "[default: 08:00]" in bot("profile", "add", "--help").output
+    edit_help = bot("profile", "edit", "--help").output
+    assert "Local send time" in edit_help
+    assert [line.split()[0] for line in edit_help.splitlines() if "[default:" in line] == ["--config"]
+    bot("profile", "add", "p", "-k", "graphs", "--at", "07:30", "--tz", "Europe/Berlin")
+    result = bot("profile", "edit", "p")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2,
+        "",
+        "Error: nothing to change: give at least one option (see `bot profile edit --help`)\n",
+    )
+    assert bot("profile", "edit", "p", "--no-skip-weekends").exit_code == 0  # a flag's "off" is an option too
+    shown = json.loads(bot("profile", "show", "p", "--json").output)
+    assert (shown["send_at"], shown["tz"]) == ("07:30", "Europe/Berlin")
+
+
+def test_a_weekly_profile_is_listed_with_its_weekday(workdir, bot):
+    added = bot("profile", "add", "w", "-k", "graphs", "--schedule", "weekly", "--weekday", "thu", "--at", "09:00")
+    assert "top 10 weekly thu at 09:00 UTC" in added.output
+    bot("profile", "add", "d", "-k", "trees")
+    rows = bot("profile", "list").output.splitlines()
+    assert rows[1].split()[:2] == ["d", "trees"] and "daily 08:00 UTC" in rows[1]
+    assert rows[2].split()[:2] == ["w", "graphs"] and "weekly thu 09:00 UTC" in rows[2]
