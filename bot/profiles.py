@@ -8,6 +8,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ProfileError
+from bot.keys import listing_ref
 from bot.models import Profile
 from bot.words import unmatchable
 
@@ -43,8 +44,8 @@ def validate_profile(profile: Profile) -> Profile:
         keywords=split_terms(profile.keywords),
         exclude=split_terms(profile.exclude),
         authors=split_terms(profile.authors),
-        likes=list(dict.fromkeys(i.strip() for i in profile.likes if i.strip())),
-        dislikes=list(dict.fromkeys(i.strip() for i in profile.dislikes if i.strip())),
+        likes=list(dict.fromkeys(listing_ref(i) for i in profile.likes if i.strip())),
+        dislikes=list(dict.fromkeys(listing_ref(i) for i in profile.dislikes if i.strip())),
         email=(profile.email or "").strip() or None,
         slack_channel=(profile.slack_channel or "").strip() or None,
     )

@@ -39,7 +39,7 @@ def _profile_options(*, defaults: bool) -> Any:
             "likes",
             multiple=True,
             metavar="LISTING_ID",
-            help="A paper like the ones you want (repeatable; ids from `bot listings`).",
+            help="A paper like the ones you want (repeatable): an id from `bot listings`, an arXiv id or link.",
         ),
         click.option(
             "--dislike",
