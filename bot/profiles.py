@@ -16,6 +16,8 @@ SCHEDULES = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TOP = 50
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: What a profile's or a source's name may be: it is typed in commands and shown in tables and logs.
+NAME_RULE = "use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)"
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -32,13 +34,15 @@ def split_terms(values: Iterable[str]) -> list[str]:
     return out
 
 
+def valid_name(name: str) -> bool:
+    """Whether `name` keeps to NAME_RULE."""
+    return bool(_NAME.match(name))
+
+
 def validate_profile(profile: Profile) -> Profile:
     """The profile, normalised, or ProfileError saying what is wrong."""
-    if not _NAME.match(profile.name):
-        raise ProfileError(
-            f"invalid profile name {profile.name!r}: use letters, digits, '.', '_' or '-' "
-            "(at most 64, starting with a letter or digit)"
-        )
+    if not valid_name(profile.name):
+        raise ProfileError(f"invalid profile name {profile.name!r}: {NAME_RULE}")
     profile = replace(
         profile,
         keywords=split_terms(profile.keywords),
