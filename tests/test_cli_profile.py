@@ -255,6 +255,11 @@ def test_arxiv_ids_and_links_are_taken_wherever_a_listing_id_is(workdir, bot, fe
         "arxiv:2606.12243",
         "arxiv:2606.13392",
     ]
+    (workdir / "p.toml").write_text(
+        '[[profiles]]\nname = "q"\nkeywords = ["decoding"]\nlikes = ["https://arxiv.org/pdf/2606.12730v1"]\n'
+    )
+    assert bot("profile", "import", "p.toml").exit_code == 0
+    assert json.loads(bot("profile", "show", "q", "--json").output)["likes"] == ["arxiv:2606.12730"]
     unknown = bot("feedback", "p", "2699.99999", "up")
     assert (unknown.exit_code, unknown.stderr) == (
         2,
