@@ -27,6 +27,25 @@ def arxiv_id(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def arxiv_ref(text: str) -> str | None:
+    """The arXiv id (without its version) a person typed as one word: a bare id (2403.09612v2,
+    hep-th/0701001) or a link (an abs or pdf URL); None for anything else."""
+    words = text.split()
+    return arxiv_id(words[0]) if len(words) == 1 else None
+
+
+def listing_ref(text: str) -> str:
+    """The listing key a person means: a key as `bot listings` prints it, or an arXiv id or link.
+
+    Anything else comes back as typed, for the lookup that follows to call it unknown. A `doi:` key
+    is kept whole: arXiv's own DOIs (10.48550/arXiv.2403.09612) hold an id that is not the key."""
+    text = text.strip()
+    if text.casefold().startswith(("title:", "doi:")):
+        return text
+    found = arxiv_ref(text)
+    return f"arxiv:{found}" if found else text
+
+
 def title_hash(title: str) -> str:
     """The same 16 hex digits for titles that differ only in case, accents, punctuation or spacing."""
     return hashlib.sha1(normalise_title(title).encode()).hexdigest()[:16]

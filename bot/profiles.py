@@ -8,6 +8,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ProfileError
+from bot.keys import listing_ref
 from bot.models import Profile
 from bot.words import unmatchable
 
@@ -15,6 +16,8 @@ SCHEDULES = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TOP = 50
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: What a profile's or a source's name may be: it is typed in commands and shown in tables and logs.
+NAME_RULE = "use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)"
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -31,20 +34,22 @@ def split_terms(values: Iterable[str]) -> list[str]:
     return out
 
 
+def valid_name(name: str) -> bool:
+    """Whether `name` keeps to NAME_RULE."""
+    return bool(_NAME.match(name))
+
+
 def validate_profile(profile: Profile) -> Profile:
     """The profile, normalised, or ProfileError saying what is wrong."""
-    if not _NAME.match(profile.name):
-        raise ProfileError(
-            f"invalid profile name {profile.name!r}: use letters, digits, '.', '_' or '-' "
-            "(at most 64, starting with a letter or digit)"
-        )
+    if not valid_name(profile.name):
+        raise ProfileError(f"invalid profile name {profile.name!r}: {NAME_RULE}")
     profile = replace(
         profile,
         keywords=split_terms(profile.keywords),
         exclude=split_terms(profile.exclude),
         authors=split_terms(profile.authors),
-        likes=list(dict.fromkeys(i.strip() for i in profile.likes if i.strip())),
-        dislikes=list(dict.fromkeys(i.strip() for i in profile.dislikes if i.strip())),
+        likes=list(dict.fromkeys(listing_ref(i) for i in profile.likes if i.strip())),
+        dislikes=list(dict.fromkeys(listing_ref(i) for i in profile.dislikes if i.strip())),
         email=(profile.email or "").strip() or None,
         slack_channel=(profile.slack_channel or "").strip() or None,
     )

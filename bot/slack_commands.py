@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import ProfileError
-from bot.keys import arxiv_id
+from bot.keys import arxiv_ref
 from bot.models import Profile
 from bot.profiles import SCHEDULES, refuse_unmatchable, split_terms, validate_profile
 from bot.render.slack import escape_mrkdwn, preview_blocks
@@ -178,8 +178,8 @@ def _show(store: Store, rest: str, where: Where, defaults: Defaults, now: dateti
 
 
 def _like(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
-    found = arxiv_id(rest) if rest else None
-    if found is None or len(rest.split()) != 1:
+    found = arxiv_ref(rest)
+    if found is None:
         return usage(
             "Give one arXiv id or link: `/papers like 2403.09612` or `/papers like https://arxiv.org/abs/2403.09612`"
         )

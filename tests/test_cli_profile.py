@@ -2,8 +2,12 @@ import json
 
 import pytest
 
-from bot.models import Profile
+from bot.models import Listing, Profile
 from bot.store import Store
+from tests.conftest import FIXTURES
+from tests.feed_server import Reply
+
+HF_API = (FIXTURES / "hf_daily_papers_api_2026-06_sotawhat.json").read_bytes()
 
 
 def stored_profiles(workdir):
@@ -189,3 +193,75 @@ def test_only_newly_typed_keywords_are_checked_so_older_profiles_keep_working(wo
     assert "keyword 'C++' can never match" in refused.stderr
     with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
         assert store.profile("old").keywords == ["R", "statistics", "causal inference"]
+
+
+def test_edit_names_no_defaults_and_refuses_to_change_nothing(workdir, bot):
+    assert "[default: 08:00]" in bot("profile", "add", "--help").output
+    edit_help = bot("profile", "edit", "--help").output
+    assert "Local send time" in edit_help
+    assert [line.split()[0] for line in edit_help.splitlines() if "[default:" in line] == ["--config"]
+    bot("profile", "add", "p", "-k", "graphs", "--at", "07:30", "--tz", "Europe/Berlin")
+    result = bot("profile", "edit", "p")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2,
+        "",
+        "Error: nothing to change: give at least one option (see `bot profile edit --help`)\n",
+    )
+    assert bot("profile", "edit", "p", "--no-skip-weekends").exit_code == 0  # a flag's "off" is an option too
+    shown = json.loads(bot("profile", "show", "p", "--json").output)
+    assert (shown["send_at"], shown["tz"]) == ("07:30", "Europe/Berlin")
+
+
+def test_a_weekly_profile_is_listed_with_its_weekday(workdir, bot):
+    added = bot("profile", "add", "w", "-k", "graphs", "--schedule", "weekly", "--weekday", "thu", "--at", "09:00")
+    assert "top 10 weekly thu at 09:00 UTC" in added.output
+    bot("profile", "add", "d", "-k", "trees")
+    rows = bot("profile", "list").output.splitlines()
+    assert rows[1].split()[:2] == ["d", "trees"] and "daily 08:00 UTC" in rows[1]
+    assert rows[2].split()[:2] == ["w", "graphs"] and "weekly thu 09:00 UTC" in rows[2]
+
+
+def test_arxiv_ids_and_links_are_taken_wherever_a_listing_id_is(workdir, bot, feed_server):
+    bot("source", "add", "hf", "--kind", "hf_daily", "--url", feed_server.serve("/hf", Reply(body=HF_API)))
+    assert bot("fetch").exit_code == 0
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+        store.upsert_listings([Listing(id="arxiv:hep-th/0701001", title="Strings", abstract="Branes.")])
+    added = bot(
+        "profile",
+        "add",
+        "p",
+        "-k",
+        "decoding",
+        "--like",
+        "2606.12243",
+        "--like",
+        "https://arxiv.org/abs/2606.13392v2",
+        "--like",
+        "arXiv:2606.12243v3",  # the same paper again
+        "--dislike",
+        "https://arxiv.org/pdf/2606.00467v1.pdf",
+    )
+    assert added.exit_code == 0, added.stderr
+    assert bot("profile", "edit", "p", "--like", "hep-th/0701001v1").exit_code == 0
+    voted = bot("feedback", "p", "https://arxiv.org/abs/2606.12730", "up")
+    assert (voted.exit_code, voted.stdout) == (0, "Recorded 👍 for arxiv:2606.12730 in p\n")
+    assert bot("feedback", "p", "2606.13174v2", "down").exit_code == 0
+    shown = json.loads(bot("profile", "show", "p", "--json").output)
+    assert shown["likes"] == ["arxiv:hep-th/0701001"]
+    assert shown["dislikes"] == ["arxiv:2606.00467"]
+    assert (shown["voted_up"], shown["voted_down"]) == (["arxiv:2606.12730"], ["arxiv:2606.13174"])
+    bot("profile", "edit", "p", "--like", "2606.12243", "--like", "https://arxiv.org/abs/2606.13392v2")
+    assert json.loads(bot("profile", "show", "p", "--json").output)["likes"] == [
+        "arxiv:2606.12243",
+        "arxiv:2606.13392",
+    ]
+    (workdir / "p.toml").write_text(
+        '[[profiles]]\nname = "q"\nkeywords = ["decoding"]\nlikes = ["https://arxiv.org/pdf/2606.12730v1"]\n'
+    )
+    assert bot("profile", "import", "p.toml").exit_code == 0
+    assert json.loads(bot("profile", "show", "q", "--json").output)["likes"] == ["arxiv:2606.12730"]
+    unknown = bot("feedback", "p", "2699.99999", "up")
+    assert (unknown.exit_code, unknown.stderr) == (
+        2,
+        "Error: unknown listing id 'arxiv:2699.99999': see `bot listings` for the ids\n",
+    )

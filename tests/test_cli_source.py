@@ -5,10 +5,12 @@ import json
 import re
 import tomllib
 
+import pytest
+
 from bot.config import load_config
 from bot.fetch import FetchResult
 from bot.sources import make_source
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, SEED_PAGE
 from tests.feed_server import Reply
 
 RSS_AI = (FIXTURES / "arxiv_rss_2026-04-27_cs.AI_trimmed.xml").read_bytes()
@@ -135,3 +137,79 @@ def test_the_commented_source_examples_in_the_config_file_are_valid(tmp_path):
     assert {s.kind for s in sources} == {"seed_page", "hf_daily", "arxiv_api", "arxiv_rss", "feed", "html"}
     for s in sources:
         make_source(s.name, s.kind, s.options)
+
+
+def test_listings_are_newest_first_within_one_fetch(workdir, bot, feed_server):
+    bot("source", "add", "hf", "--kind", "hf_daily", "--url", feed_server.serve("/hf", Reply(body=HF_API)))
+    assert bot("fetch").exit_code == 0
+    rows = [json.loads(line) for line in bot("listings", "--json").output.splitlines()]
+    hf = [(r["published"], r["id"]) for r in rows if r["source"] == "hf"]
+    assert len(hf) == 30
+    assert hf == sorted(hf, reverse=True)  # published, then the later arXiv id, first
+    assert hf[0] == ("2026-06-11T00:00:00+00:00", "arxiv:2606.13681")
+
+
+FEED = ["--kind", "feed", "--url", "https://e.org/feed"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["x", "--kind", "feed", "--url", "https://e.org/\nfeed"],
+            "source 'x': url 'https://e.org/\\nfeed' holds a control character (U+000A); give the URL on one line",
+        ),
+        (
+            ["x", "--kind", "html", "--preset", "hf_papers", "--url", "https://e.org/\x1b[2Jpapers"],
+            "holds a control character (U+001B)",
+        ),
+        (["x", "--kind", "feed", "--url", "https:///feed"], "url 'https:///feed' names no host; give a full URL"),
+        (["x", "--kind", "seed_page", "--path", "missing.txt"], "cannot read missing.txt: No such file or directory"),
+        (["x", "--kind", "seed_page", "--path", "config"], "cannot read config: Is a directory"),
+        (["x", "--kind", "hf_daily", "--option", "pages=0"], "source 'x': pages must be a whole number from 1 to 50"),
+        (["x", "--kind", "hf_daily", "--option", "pages=51"], "pages must be a whole number from 1 to 50"),
+        (["x", "--kind", "hf_daily", "--option", "pages=many"], "pages must be a whole number from 1 to 50"),
+        (
+            ["x", "--kind", "arxiv_api", "--category", "cs.CL", "--option", "max_results=30001"],
+            "max_results must be a whole number from 1 to 30000",
+        ),
+        (
+            ["x", "--kind", "arxiv_api", "--category", "cs.CL", "--option", "page_size=0"],
+            "page_size must be a whole number from 1 to 2000",
+        ),
+        (["../x", *FEED], "invalid source name '../x': use letters, digits, '.', '_' or '-' (at most 64, starting"),
+        ([*FEED, "--", "-x"], "invalid source name '-x'"),
+        (["a b", *FEED], "invalid source name 'a b'"),
+        (["", *FEED], "invalid source name ''"),
+        (["x" * 65, *FEED], "invalid source name 'xxxx"),
+    ],
+)
+def test_what_a_source_add_can_check_it_checks_at_once(workdir, bot, args, message):
+    result = bot("source", "add", *args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert [line.split()[0] for line in bot("source", "list").output.splitlines()[1:]] == ["hf-daily-seed"]
+
+
+def test_sane_numbers_a_saved_page_and_a_name_like_a_profiles_are_taken(workdir, bot):
+    assert bot("source", "add", "hf.daily_2", "--kind", "hf_daily", "--option", "pages=50").exit_code == 0
+    long = bot("source", "add", "A" * 64, "--kind", "arxiv_api", "--query", "all:x", "--option", "max_results=30000")
+    assert long.exit_code == 0, long.stderr
+    (workdir / "page.txt").write_bytes(SEED_PAGE.read_bytes())
+    added = bot("source", "add", "saved", "--kind", "seed_page", "--path", "page.txt")
+    assert added.exit_code == 0, added.stderr
+    assert bot("source", "test", "saved").output.startswith("saved (seed_page) would store 54 listings:")
+
+
+def test_a_config_file_source_is_held_to_the_same_rules_at_its_fetch(workdir, bot):
+    config = workdir / "config" / "bot.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[[sources]]\nname = "many"\nkind = "hf_daily"\npages = 500\n'
+        + '\n[[sources]]\nname = "split"\nkind = "feed"\nurl = "https://e.org/\\r\\nfeed"\n'
+    )
+    result = bot("fetch")
+    assert result.exit_code == 1
+    assert "Error: source many failed: source 'many': pages must be a whole number from 1 to 50\n" in result.stderr
+    assert "Error: source split failed: source 'split': url 'https://e.org/\\r\\nfeed' holds a control" in result.stderr

@@ -181,6 +181,18 @@ def test_status_shows_the_next_send_time_and_the_sources(workdir, bot):
     assert "hf-daily-seed  2026-11-27 12:00 UTC  ok       54" in output
 
 
+def test_status_gives_a_profile_with_no_channel_left_no_next_send(workdir, bot):
+    with at("2026-11-27T12:00"):
+        bot("profile", "add", "gone", "-k", "speculative decoding", "--email", "g@example.org")
+        bot("profile", "add", "both", "-k", "speculative decoding", "--email", "b@example.org", "--slack-channel", "C1")
+        with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
+            for name, address in (("gone", "g@example.org"), ("both", "b@example.org")):
+                store.unsubscribe_email(store.profile(name).id, address)
+        rows = {line.split()[0]: line for line in bot("status").output.splitlines()[1:3]}
+    assert re.match(r"gone +— \(unsubscribed\) +— ", rows["gone"]), rows["gone"]
+    assert re.match(r"both +Sat 2026-11-28 08:00 UTC +— ", rows["both"]), rows["both"]  # Slack still gets it
+
+
 def test_status_after_a_digest_made_by_hand_names_the_next_period_that_sends(workdir, bot):
     """`bot digest` before the send time makes today's digest early; 08:00 then sends nothing, so
     the next send status shows is tomorrow's, not today's."""

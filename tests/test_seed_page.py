@@ -59,8 +59,13 @@ def test_an_empty_page_is_refused():
 
 
 def test_the_source_reports_a_missing_file(tmp_path):
-    source = make_source("seed", "seed_page", {"path": str(tmp_path / "nope.txt")})
-    with pytest.raises(SourceError, match=r"cannot read .*nope\.txt"):
+    with pytest.raises(SourceError, match=r"cannot read .*nope\.txt: No such file"):
+        make_source("seed", "seed_page", {"path": str(tmp_path / "nope.txt")})
+    path = tmp_path / "page.txt"
+    path.write_text("Title\n\nAbstract.\n")
+    source = make_source("seed", "seed_page", {"path": str(path)})
+    path.unlink()  # gone after the source was made: its fetch says so
+    with pytest.raises(SourceError, match=r"cannot read .*page\.txt: No such file"):
         source.fetch()
 
 

@@ -89,7 +89,7 @@ def listings(config: Config, as_json: bool, limit: int | None) -> None:
     from bot.jsonl import listing_json
 
     with open_store(config) as store:
-        items = store.listings()[:limit]
+        items = store.listings(limit=limit)
     if as_json:
         for item in items:
             click.echo(json.dumps(listing_json(item), ensure_ascii=False))
@@ -185,10 +185,16 @@ def refit(config: Config) -> None:
 def feedback(config: Config, profile_name: str, listing_id: str, vote: str) -> None:
     """Say a paper was what PROFILE wants (up) or not (down); later digests learn from it.
 
+    LISTING_ID is an id from `bot listings`, or an arXiv id or link.
+
     \b
     Example:
         bot feedback decoding title:0f3c2a1b9d8e7f60 up
+        bot feedback decoding https://arxiv.org/abs/2403.09612 down
     """
+    from bot.keys import listing_ref
+
+    listing_id = listing_ref(listing_id)
     with open_store(config) as store:
         store.record_feedback(
             store.profile(profile_name), listing_id, 1 if vote == "up" else -1, voter="cli", via="cli"

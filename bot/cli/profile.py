@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import config_option, cut, open_store, table
+from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
 from bot.digest import split_votes
 from bot.errors import ProfileError
@@ -19,7 +19,13 @@ from bot.profiles import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profi
 from bot.store import Store
 
 
-def _profile_options(func: Any) -> Any:
+def _profile_options(*, defaults: bool) -> Any:
+    """The options of `profile add` and `profile edit`; only add names defaults, since edit keeps
+    the stored value of every option not given."""
+
+    def default(text: str) -> str:
+        return f"  [default: {text}]" if defaults else ""
+
     options = [
         click.option(
             "--keywords",
@@ -33,7 +39,7 @@ def _profile_options(func: Any) -> Any:
             "likes",
             multiple=True,
             metavar="LISTING_ID",
-            help="A paper like the ones you want (repeatable; ids from `bot listings`).",
+            help="A paper like the ones you want (repeatable): an id from `bot listings`, an arXiv id or link.",
         ),
         click.option(
             "--dislike",
@@ -47,18 +53,18 @@ def _profile_options(func: Any) -> Any:
         click.option(
             "--slack-channel", default=None, metavar="CHANNEL", help="Slack channel for digests, e.g. #papers."
         ),
-        click.option("--top", type=int, default=None, help="Papers per digest  [default: from config, 10]"),
+        click.option("--top", type=int, default=None, help="Papers per digest" + default("from config, 10")),
         click.option(
             "--min-score",
             type=float,
             default=None,
-            help="Lowest score worth sending, 0–1  [default: from config, 0.05]",
+            help="Lowest score worth sending, 0–1" + default("from config, 0.05"),
         ),
-        click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="How often  [default: daily]"),
-        click.option("--at", "send_at", default=None, metavar="HH:MM", help="Local send time  [default: 08:00]"),
-        click.option("--tz", default=None, help="IANA time zone, e.g. Europe/Berlin  [default: UTC]"),
+        click.option("--schedule", type=click.Choice(SCHEDULES), default=None, help="How often" + default("daily")),
+        click.option("--at", "send_at", default=None, metavar="HH:MM", help="Local send time" + default("08:00")),
+        click.option("--tz", default=None, help="IANA time zone, e.g. Europe/Berlin" + default("UTC")),
         click.option(
-            "--weekday", type=click.Choice(WEEKDAYS), default=None, help="Day of a weekly digest  [default: mon]"
+            "--weekday", type=click.Choice(WEEKDAYS), default=None, help="Day of a weekly digest" + default("mon")
         ),
         click.option(
             "--skip-weekends/--no-skip-weekends", default=None, help="No daily digest on Saturday and Sunday."
@@ -69,26 +75,29 @@ def _profile_options(func: Any) -> Any:
             type=float,
             default=None,
             metavar="WEIGHT",
-            help="0–1: how much upvotes (where a source has them) lift papers in your area  [default: 0]",
+            help="0–1: how much upvotes (where a source has them) lift papers in your area" + default("0"),
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 _LIST_FIELDS = ("keywords", "exclude", "likes", "dislikes", "authors")
 
 
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options typed on the command line: an empty tuple or None is one left out."""
+    return {key: value for key, value in options.items() if (value if key in _LIST_FIELDS else value is not None)}
+
+
 def _apply(profile: Profile, given: dict[str, Any]) -> Profile:
     """The profile with every option that was given replacing the stored value."""
-    changes = {}
-    for key, value in given.items():
-        if key in _LIST_FIELDS:
-            if value:  # an empty tuple means the option was not given
-                changes[key] = list(value)
-        elif value is not None:
-            changes[key] = value
+    changes = {key: list(value) if key in _LIST_FIELDS else value for key, value in _given(given).items()}
     if "email" in changes:  # an address given again is a new subscription
         changes["email_unsubscribed_at"] = None
     return replace(profile, **changes)
@@ -107,7 +116,7 @@ def profile() -> None:
 
 @profile.command("add")
 @click.argument("name")
-@_profile_options
+@_profile_options(defaults=True)
 @config_option
 def add(name: str, config: Config, **given: Any) -> None:
     """Create a profile.
@@ -128,7 +137,7 @@ def add(name: str, config: Config, **given: Any) -> None:
 
 @profile.command("edit")
 @click.argument("name")
-@_profile_options
+@_profile_options(defaults=False)
 @config_option
 def edit(name: str, config: Config, **given: Any) -> None:
     """Change a profile: each option given replaces the stored value.
@@ -139,6 +148,8 @@ def edit(name: str, config: Config, **given: Any) -> None:
     Example:
         bot profile edit decoding --keywords "speculative decoding, lookahead decoding" --top 5
     """
+    if not _given(given):
+        raise Refused("nothing to change: give at least one option (see `bot profile edit --help`)")
     with open_store(config) as store:
         before = store.profile(name)
         changed = validate_profile(_apply(before, given))
@@ -172,7 +183,7 @@ def list_(config: Config, as_json: bool) -> None:
             p.name,
             cut(", ".join(p.keywords) or "—", 40),
             _destinations(p),
-            f"{p.schedule} {p.send_at} {p.tz}",
+            f"{_period(p)} {p.send_at} {p.tz}",
             str(p.top),
         ]
         for p in profiles
@@ -315,7 +326,12 @@ def _summary(p: Profile) -> str:
         interests.append("authors " + ", ".join(p.authors))
     if p.trend:
         interests.append(f"trend {p.trend:g}")
-    return f"{'; '.join(interests)}; top {p.top} {p.schedule} at {p.send_at} {p.tz} to {_destinations(p)}"
+    return f"{'; '.join(interests)}; top {p.top} {_period(p)} at {p.send_at} {p.tz} to {_destinations(p)}"
+
+
+def _period(p: Profile) -> str:
+    """Daily, or weekly with its day: without the day a weekly profile's send time is half said."""
+    return f"weekly {p.weekday}" if p.schedule == "weekly" else p.schedule
 
 
 def _destinations(p: Profile) -> str:

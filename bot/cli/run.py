@@ -10,6 +10,7 @@ import click
 
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
+from bot.models import Profile
 
 
 @click.command()
@@ -52,7 +53,6 @@ def status(config: Config) -> None:
         bot status
     """
     from bot.fetch import merge_sources
-    from bot.schedule import next_due
 
     now = datetime.now(UTC)
     with open_store(config) as store:
@@ -68,16 +68,12 @@ def status(config: Config) -> None:
             latest[s.profile].append(s)
     rows = []
     for p in profiles:
-        when = next_due(p, now)
         last = latest.get(p.name, [])
-        if last and last[0].period == when.period:  # made early by hand (`bot digest`): its time sends nothing
-            when = next_due(p, when.due_at)
-        local = when.due_at.astimezone(ZoneInfo(p.tz))
         deliveries = ", ".join(f"{s.channel} {s.state}" for s in last) or "—"
         rows.append(
             [
                 p.name,
-                f"{local:%a %Y-%m-%d %H:%M} {p.tz}",
+                _next_send(p, last, now),
                 last[0].period if last else "—",
                 str(last[0].items) if last else "—",
                 deliveries,
@@ -114,6 +110,19 @@ def status(config: Config) -> None:
         )
     for s in waiting:
         click.echo(f"retrying: delivery {s.id} ({s.profile} via {s.channel}, {s.period}), last error: {s.last_error}")
+
+
+def _next_send(profile: Profile, last: list, now: datetime) -> str:
+    """When the profile's next digest goes out, in its own time zone; none once it has no channel left."""
+    from bot.schedule import next_due
+
+    if not profile.channels:  # its only address unsubscribed: no digest is made for it
+        return "— (unsubscribed)"
+    when = next_due(profile, now)
+    if last and last[0].period == when.period:  # made early by hand (`bot digest`): its time sends nothing
+        when = next_due(profile, when.due_at)
+    local = when.due_at.astimezone(ZoneInfo(profile.tz))
+    return f"{local:%a %Y-%m-%d %H:%M} {profile.tz}"
 
 
 @click.command()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -19,6 +18,7 @@ from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config, SourceConfig, format_interval, parse_interval
 from bot.errors import InputError, SourceError
 from bot.fetch import fetch_interval, merge_sources
+from bot.profiles import NAME_RULE, valid_name
 from bot.sources import SOURCE_KINDS, make_source
 from bot.store import Store
 
@@ -76,6 +76,8 @@ def add(
         bot source add lab --kind html --url https://lab.example.org/papers \\
             --option item=li.paper --option title=a --option text=p
     """
+    if not valid_name(name):
+        raise Refused(f"invalid source name {name!r}: {NAME_RULE}")
     options: dict[str, Any] = {}
     for item in extra:
         key, sep, value = item.partition("=")
@@ -87,8 +89,6 @@ def add(
             options[key] = value
     if categories:
         options["categories"] = list(categories)
-    if "url" in options and urlsplit(str(options["url"])).scheme not in ("http", "https"):
-        raise Refused(f"--url {options['url']!r}: only http and https URLs can be fetched")
     try:
         seconds = parse_interval(every) if every is not None else None
     except ValueError as exc:

@@ -93,6 +93,11 @@ class ArxivApiSource(Source):
         "url": False,
     }
     min_interval = 3.0  # arXiv: "no more than one request every three seconds"
+    # The API answers at most 2000 entries a request and pages no deeper than 30000.
+    numbers: ClassVar[Mapping[str, tuple[int, int, int]]] = {
+        "max_results": (200, 1, 30_000),
+        "page_size": (100, 1, 2000),
+    }
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         super().__init__(name, options)
@@ -109,8 +114,8 @@ class ArxivApiSource(Source):
 
     def fetch(self, http: SourceHttp) -> list[Listing]:
         url = self.config.get("url") or API_URL
-        wanted = self._int("max_results", 200, high=30_000)
-        page_size = min(self._int("page_size", 100, high=2000), wanted)
+        wanted = self._int("max_results")
+        page_size = min(self._int("page_size"), wanted)
         params: dict[str, Any] = {
             "search_query": self.search_query(),
             "sortBy": "submittedDate",

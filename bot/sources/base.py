@@ -9,9 +9,11 @@ recorded responses.
 
 from __future__ import annotations
 
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from bot.errors import SourceError
 from bot.models import Listing
@@ -37,6 +39,9 @@ class Source(ABC):
     default_interval: ClassVar[int] = DEFAULT_INTERVAL
     #: Seconds the server asks between two requests to it (arXiv: 3); the HTTP client keeps to it.
     min_interval: ClassVar[float] = 0.0
+    #: Whole-number options: name → (default, lowest, highest). Checked when the source is made, so
+    #: `bot source add` refuses a bad value at once, and a config-file source at its first fetch.
+    numbers: ClassVar[Mapping[str, tuple[int, int, int]]] = {}
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         unknown = set(options) - set(self.options)
@@ -47,6 +52,10 @@ class Source(ABC):
             raise SourceError(f"source {name!r} ({self.kind}): missing option(s) {', '.join(missing)}")
         self.name = name
         self.config = dict(options)
+        if "url" in self.config:
+            check_url(name, self.config["url"])
+        for key in self.numbers:
+            self._int(key)
 
     @abstractmethod
     def fetch(self, http: SourceHttp) -> list[Listing]:
@@ -61,10 +70,30 @@ class Source(ABC):
             raise SourceError(f"source {self.name!r}: {key} must be a string or a list of strings")
         return value
 
-    def _int(self, key: str, default: int, *, low: int = 1, high: int = 100_000) -> int:
+    def _int(self, key: str) -> int:
+        """A whole-number option within its range in `numbers`; a string of digits counts (`--option`)."""
+        default, low, high = self.numbers[key]
         value = self.config.get(key, default)
         if isinstance(value, str) and value.isdigit():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise SourceError(f"source {self.name!r}: {key} must be a whole number from {low} to {high}")
         return value
+
+
+def check_url(name: str, url: Any) -> None:
+    """SourceError unless `url` is an http(s) URL with a host and no control characters.
+
+    A control character (a pasted line break, a NUL) would be cut or re-encoded on the way to the
+    server, so the source would read somewhere other than what `bot source list` shows."""
+    if not isinstance(url, str):
+        raise SourceError(f"source {name!r}: url must be a string")
+    if bad := next((ch for ch in url if unicodedata.category(ch) == "Cc"), None):
+        raise SourceError(
+            f"source {name!r}: url {url!r} holds a control character (U+{ord(bad):04X}); give the URL on one line"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise SourceError(f"source {name!r}: url {url!r}: only http and https URLs can be fetched")
+    if not parts.hostname:
+        raise SourceError(f"source {name!r}: url {url!r} names no host; give a full URL like https://example.org/feed")

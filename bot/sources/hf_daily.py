@@ -72,10 +72,11 @@ class HfDailySource(Source):
     kind = "hf_daily"
     options: ClassVar[Mapping[str, bool]] = {"url": False, "date": False, "pages": False}
     default_interval = 3600  # about 10–20 papers a day trickle in; votes change through the day
+    numbers: ClassVar[Mapping[str, tuple[int, int, int]]] = {"pages": (5, 1, 50)}
 
     def fetch(self, http: SourceHttp) -> list[Listing]:
         url = self.config.get("url") or API_URL
-        pages = self._int("pages", 5, high=50)
+        pages = self._int("pages")
         params: dict[str, Any] = {"limit": PAGE_SIZE}
         if date := self.config.get("date"):  # without one the API answers with its latest day
             params["date"] = str(date)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from bot.errors import SourceError
 from bot.keys import listing_key
@@ -70,13 +70,24 @@ class SeedPageSource(Source):
     kind = "seed_page"
     options: ClassVar[Mapping[str, bool]] = {"path": True}
 
-    def fetch(self, http: SourceHttp | None = None) -> list[Listing]:
-        # Reads a local file: the HTTP client is not used.
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        super().__init__(name, options)
+        self._open().close()  # refuse a path that cannot be read when the source is added
+
+    def _open(self) -> IO[bytes]:
         path = Path(self.config["path"])
         try:
-            text = path.read_text(encoding="utf-8")
+            return path.open("rb")
         except OSError as exc:
             raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+
+    def fetch(self, http: SourceHttp | None = None) -> list[Listing]:
+        # Reads a local file: the HTTP client is not used.
+        with self._open() as file:
+            try:
+                text = file.read().decode("utf-8")
+            except OSError as exc:
+                raise SourceError(f"cannot read {file.name}: {exc.strerror}") from exc
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"{file.name} is not UTF-8 text (byte {exc.start})") from exc
         return parse_seed_page(text, source=self.name)

@@ -79,12 +79,17 @@ class ListingStatements(StoreBase):
     def listings(
         self, *, since: datetime | None = None, ids: Iterable[str] | None = None, limit: int | None = None
     ) -> list[Listing]:
-        """Stored listings, newest first; `since` filters on when the bot first saw them, `limit` keeps the newest."""
+        """Stored listings, newest first; `since` filters on when the bot first saw them, `limit` keeps the newest.
+
+        One fetch stores a whole page at one `first_seen`: within it the newest publication comes
+        first, and an arXiv id, numbered in order of submission, breaks the remaining ties."""
         with self.engine.connect() as conn:
             if ids is not None:
                 rows = self._select_in(conn, listings, listings.c.id, list(ids))
             else:
-                query = sa.select(listings).order_by(listings.c.first_seen.desc(), listings.c.id)
+                query = sa.select(listings).order_by(
+                    listings.c.first_seen.desc(), listings.c.published.desc().nulls_last(), listings.c.id.desc()
+                )
                 if since is not None:
                     query = query.where(listings.c.first_seen >= since)
                 if limit is not None:
