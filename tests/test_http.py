@@ -92,3 +92,10 @@ def test_nothing_listening_is_a_connection_failure(clock):
     with client, pytest.raises(SourceError, match=r"connection failed: .* \(gave up after 2 attempts\)"):
         client.get("http://127.0.0.1:9/feed")
     assert clock.sleeps == [2.0]
+
+
+def test_a_redirect_to_a_file_url_is_refused_at_once(feed_server, http_client, clock):
+    url = feed_server.serve("/moved", Reply(302, b"", {"Location": "file:///etc/passwd"}))
+    with pytest.raises(SourceError, match=r"/moved: refused a redirect to a URL that is not http or https"):
+        http_client.get(url)
+    assert len(feed_server.hits("/moved")) == 1 and clock.sleeps == []

@@ -199,6 +199,8 @@ class HttpClient:
             raise _Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TooManyRedirects as exc:
             raise SourceError(f"{url}: too many redirects") from exc
+        except httpx.UnsupportedProtocol as exc:  # a redirect to file:// or ftp://: no retry will change it
+            raise SourceError(f"{url}: refused a redirect to a URL that is not http or https ({exc})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
 
