@@ -70,6 +70,17 @@ def test_source_test_reports_a_broken_source_in_one_line(workdir, bot, feed_serv
     assert result.stderr.strip().endswith("has its layout changed?") and result.stderr.count("\n") == 1
 
 
+def test_json_nested_too_deeply_is_one_line_without_a_traceback(workdir, bot, feed_server):
+    bot("source", "add", "hf", "--kind", "hf_daily", "--url", feed_server.serve("/hf", Reply(body=b"[" * 100_000)))
+    tested = bot("source", "test", "hf")
+    assert tested.exit_code == 1
+    assert tested.stderr.strip().endswith("got JSON nested too deeply to read") and tested.stderr.count("\n") == 1
+    fetched = bot("fetch")
+    assert fetched.exit_code == 1
+    assert "Traceback" not in fetched.stderr and "RecursionError" not in fetched.stderr
+    assert "source hf failed:" in fetched.stderr and "nested too deeply" in fetched.stderr
+
+
 def test_bad_sources_are_refused_with_exit_2_and_nothing_written(workdir, bot):
     cases = [
         (["x", "--kind", "feed", "--url", "file:///etc/passwd"], "only http and https URLs"),

@@ -85,6 +85,7 @@ BAD_INPUT = {
         lambda s: Reply(body='[{"title": "Café"}]'.encode("latin-1"), headers={"Content-Type": "application/json"}),
         r"expected Hugging Face Daily Papers JSON in UTF-8, got an invalid byte at offset 15",
     ),
+    "json nested too deeply": (hf, lambda s: Reply(body=b"[" * 100_000), r"got JSON nested too deeply to read$"),
     "html instead of json": (hf, lambda s: Reply(body=HTML_ERROR), r"got an HTML page"),
     "json instead of a feed": (feed, lambda s: Reply(body=HF_API), r"expected an RSS or Atom feed, got JSON"),
 }

@@ -79,6 +79,8 @@ def parse_json(body: bytes, expected: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:  # json recurses once per [ or {: 100,000 of them exhaust the stack
+        raise SourceError(f"expected {expected}, got JSON nested too deeply to read") from None
 
 
 def parse_when(value: Any) -> datetime | None:
