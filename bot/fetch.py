@@ -76,11 +76,16 @@ def fetch_interval(source: SourceConfig) -> int | None:
 
 
 def read_source(config: SourceConfig, http: SourceHttp) -> list[Listing]:
-    """Build the source and fetch it; SourceError or NotModified when there is nothing to store."""
+    """Build the source and fetch it; SourceError or NotModified when there is nothing to store.
+
+    Every listing is cleaned here, the one place all sources' listings pass, whatever their kind.
+    """
+    from bot.sources.common import clean_listing
+
     source = make_source(config.name, config.kind, config.options)
     http.min_interval = max(http.min_interval, source.min_interval)
     try:
-        return source.fetch(http)
+        return [clean_listing(listing) for listing in source.fetch(http)]
     except (SourceError, NotModified):
         raise
     except Exception as exc:  # a parser bug on one odd page must not stop the other sources

@@ -241,3 +241,32 @@ def test_an_empty_weekend_feed_is_a_quiet_success(feed_server, store, http_clien
     (result,) = fetch_sources(store, [source], client=http_client)
     assert (result.error, result.new, result.status) == (None, 0, "ok")
     assert store.source_states()["cl"].last_outcome == "ok"
+
+
+def test_control_characters_and_bidi_overrides_are_stripped_from_every_kind_of_source(feed_server, store, http_client):
+    # U+202E (right-to-left override) can make a title read backwards; BEL and NUL ring or cut a terminal.
+    paper = json.loads(HF_API)[0]
+    paper["paper"] |= {
+        "title": "Tr\u0000ansformers \u202eredocne\u202c \u2067isolated\u2069 \x07ring",
+        "summary": "Line one,\n\ttabbed;\x1b[31m red\x7f\x9b.",
+        "authors": [{"name": "Ada\u0008 Lovelace\u202d"}, {"name": "\u2066\u0007"}],
+        "ai_summary": "Summary\u0000.",
+    }
+    rss = b"""<?xml version="1.0" encoding="utf-8"?>
+    <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Lab</title>
+      <item><title>\xe2\x80\xaeMirrored\xe2\x80\xac title\xc2\x85</title><link>https://lab.example.org/p/1</link>
+        <description>An abstract \xe2\x81\xa6with an isolate\xe2\x81\xa9.</description>
+        <dc:creator>Grace \xe2\x80\xaeHopper</dc:creator></item>
+    </channel></rss>"""
+    sources = [
+        hf("hf", feed_server.serve("/hf", Reply(body=json.dumps([paper]).encode()))),
+        feed("lab", feed_server.serve("/lab", Reply(body=rss))),
+    ]
+    assert [r.error for r in fetch_sources(store, sources, client=http_client)] == [None, None]
+    items = {i.source: i for i in store.listings()}
+    hf_item, lab = items["hf"], items["lab"]
+    assert hf_item.title == "Transformers redocne isolated ring"
+    assert hf_item.abstract == "Line one, tabbed;[31m red."
+    assert (hf_item.authors, hf_item.ai_summary) == (("Ada Lovelace",), "Summary.")
+    assert (lab.title, lab.abstract) == ("Mirrored title", "An abstract with an isolate.")
+    assert lab.authors == ("Grace Hopper",)
