@@ -12,6 +12,7 @@ from tests.conftest import FIXTURES, ROOT
 from tests.feed_server import Reply
 
 RSS_AI = (FIXTURES / "arxiv_rss_2026-04-27_cs.AI_trimmed.xml").read_bytes()
+ARXIV_API = (FIXTURES / "arxiv_api_2026-06_transformer_cat-cs.LG.xml").read_bytes()
 HF_API = (FIXTURES / "hf_daily_papers_api_2026-06_sotawhat.json").read_bytes()
 
 
@@ -68,6 +69,28 @@ def test_source_test_reports_a_broken_source_in_one_line(workdir, bot, feed_serv
     result = bot("source", "test", "page")
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("has its layout changed?") and result.stderr.count("\n") == 1
+
+
+def test_source_test_counts_distinct_papers_when_arxiv_repeats_a_page(workdir, bot, feed_server):
+    url = feed_server.serve("/api", Reply(body=ARXIV_API))  # every page: the same 5 papers of 28946
+    bot(
+        "source",
+        "add",
+        "api",
+        "--kind",
+        "arxiv_api",
+        "--url",
+        url,
+        "--query",
+        "all:x",
+        "--option",
+        "page_size=5",
+        "--option",
+        "max_results=10",
+    )
+    shown = bot("source", "test", "api")
+    assert shown.output.splitlines()[0] == "api (arxiv_api) would store 5 listings:"
+    assert len(feed_server.hits("/api")) == 2
 
 
 def test_json_nested_too_deeply_is_one_line_without_a_traceback(workdir, bot, feed_server):

@@ -173,18 +173,33 @@ def test_the_same_paper_from_three_sources_is_one_listing_with_the_richest_field
     assert (again.new, again.updated + again.unchanged) == (0, 5)
 
 
+def arxiv_page(n: int) -> bytes:
+    """The recorded page of 5 entries of 28946, its ids changed to make it page n of the results."""
+    return re.sub(rb"2606\.135(\d\d)", rb"2606.2%d\1" % n, re.sub(rb"2606\.136(\d\d)", rb"2606.3%d\1" % n, ARXIV_NEW))
+
+
 def test_arxiv_api_pages_at_most_once_every_3_seconds(feed_server, store, clock):
-    url = feed_server.serve("/api", Reply(body=ARXIV_NEW))  # 5 entries of 28946: there is always a next page
+    url = feed_server.serve("/api", *(Reply(body=arxiv_page(n)) for n in range(4)))  # there is always a next page
     source = SourceConfig(
         name="api", kind="arxiv_api", options={"url": url, "categories": ["cs.LG"], "max_results": 15, "page_size": 5}
     )
     with HttpClient(clock=clock, sleep=clock.sleep, min_interval={}) as client:
         (result,) = fetch_sources(store, [source], client=client)
-    assert result.error is None
+    assert (result.error, result.new) == (None, 15)
     hits = feed_server.hits("/api")
     assert [h.query["start"] for h in hits] == [["0"], ["5"], ["10"]]
     assert hits[0].query["search_query"] == ["cat:cs.LG"] and hits[0].query["max_results"] == ["5"]
     assert clock.sleeps == [3.0, 3.0]
+
+
+def test_arxiv_api_paging_stops_at_the_first_page_that_brings_nothing_new(feed_server, store, clock):
+    # arXiv has answered every page of a query with the same 5 papers while promising 28946.
+    url = feed_server.serve("/api", Reply(body=ARXIV_NEW))
+    source = SourceConfig(name="api", kind="arxiv_api", options={"url": url, "query": "all:x", "page_size": 5})
+    with HttpClient(clock=clock, sleep=clock.sleep, min_interval={}) as client:
+        (result,) = fetch_sources(store, [source], client=client)
+    assert (result.error, result.new) == (None, 5)
+    assert len(feed_server.hits("/api")) == 2  # the second page repeats the first: no third request
 
 
 def test_an_arxiv_api_error_is_reported_in_arxivs_words(feed_server, store, http_client):
