@@ -1,5 +1,10 @@
 """The shared HTTP client against a real local server: pacing, retries, Retry-After, 304, size cap."""
 
+import gzip
+import subprocess
+import sys
+import zlib
+
 import httpx
 import pytest
 
@@ -99,3 +104,48 @@ def test_a_redirect_to_a_file_url_is_refused_at_once(feed_server, http_client, c
     with pytest.raises(SourceError, match=r"/moved: refused a redirect to a URL that is not http or https"):
         http_client.get(url)
     assert len(feed_server.hits("/moved")) == 1 and clock.sleeps == []
+
+
+CHILD = """
+import resource, sys
+from bot.errors import SourceError
+from bot.sources.http import HttpClient
+with HttpClient(retries=0) as client:
+    try:
+        print(len(client.get(sys.argv[1]).body))
+    except SourceError as exc:
+        print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def gzip_bomb(megabytes: int) -> bytes:
+    """`megabytes` MB of zeros gzipped twice: about a kilobyte on the wire."""
+    inner = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1 << 20)
+    return gzip.compress(b"".join([*(inner.compress(zeros) for _ in range(megabytes)), inner.flush()]))
+
+
+def test_a_nested_gzip_bomb_is_refused_before_it_fills_memory(feed_server):
+    url = feed_server.serve("/bomb", Reply(body=gzip_bomb(512), headers={"Content-Encoding": "gzip, gzip"}))
+    # A child process, so its peak memory is the fetch's alone.
+    child = subprocess.run([sys.executable, "-c", CHILD, url], capture_output=True, text=True, timeout=60)
+    error, peak_mb = child.stdout.splitlines()
+    assert error == f"{url}: body is over the 20,971,520-byte cap", child.stderr
+    assert int(peak_mb) < 200, f"peak RSS {peak_mb} MB"
+
+
+def test_gzip_and_deflate_bodies_are_read_and_other_encodings_refused(feed_server, http_client):
+    text = b"<rss>" + b"paper " * 10_000 + b"</rss>"
+    twice = feed_server.serve(
+        "/gz", Reply(body=gzip.compress(gzip.compress(text)), headers={"Content-Encoding": "gzip, gzip"})
+    )
+    deflated = feed_server.serve("/zz", Reply(body=zlib.compress(text), headers={"Content-Encoding": "deflate"}))
+    brotli = feed_server.serve("/br", Reply(body=b"\x1b\x00", headers={"Content-Encoding": "br"}))
+    broken = feed_server.serve("/bad", Reply(body=b"not gzip", headers={"Content-Encoding": "gzip"}))
+    assert http_client.get(twice).body == text and http_client.get(deflated).body == text
+    assert feed_server.hits("/gz")[0].headers["Accept-Encoding"] == "gzip, deflate"
+    with pytest.raises(SourceError, match=r"/br: the body is in an encoding we do not read \(br\)"):
+        http_client.get(brotli)
+    with pytest.raises(SourceError, match=r"/bad: the body is not valid gzip \(Error -3"):
+        http_client.get(broken)

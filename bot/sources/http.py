@@ -4,7 +4,9 @@ It holds what the owners of the places we read ask of us: a User-Agent naming th
 timeouts, a minimum interval between requests to one host (arXiv asks for 3 s), retries with
 exponential backoff on connection errors, 429 and 5xx that honour `Retry-After`, conditional GET
 (ETag / Last-Modified, kept by the caller in the store), and a cap on the body size enforced while
-streaming, so a 50 MB answer is dropped after the first 20 MB instead of filling memory.
+streaming, so a 50 MB answer is dropped after the first 20 MB instead of filling memory. The cap
+holds for the bytes each Content-Encoding layer inflates as well, so a kilobyte of gzip in gzip
+cannot become 512 MB of zeros before it is counted.
 
 Every failure becomes a `SourceError` with one line naming the URL and the reason.
 """
@@ -12,7 +14,8 @@ Every failure becomes a `SourceError` with one line naming the URL and the reaso
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +33,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_RETRIES = 3  # attempts after the first
 DEFAULT_BACKOFF = 2.0  # seconds before the first retry, doubled each time
+#: The encodings we inflate ourselves (see `_inflate`); others are refused rather than read raw.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS | 32}
+_INFLATE_STEP = 64 * 1024  # bytes one layer may inflate at a time
 MAX_RETRY_AFTER = 300.0  # a server asking us to wait longer than this is treated as down for this run
 #: Hosts that ask for a pause between requests, in seconds (arXiv API terms of use: one every 3 s).
 DEFAULT_MIN_INTERVAL: Mapping[str, float] = {"export.arxiv.org": 3.0, "arxiv.org": 3.0, "rss.arxiv.org": 3.0}
@@ -100,7 +107,7 @@ class HttpClient:
         self._last_request: dict[str, float] = {}
         self._client = httpx.Client(
             timeout=timeout,
-            headers={"User-Agent": user_agent},
+            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=True,
             max_redirects=5,
             transport=transport,
@@ -209,14 +216,60 @@ class HttpClient:
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             size = int(declared)
             raise SourceError(f"{response.url}: body of {size:,} bytes is over the {self.max_bytes:,}-byte cap")
+        named = (e.strip().lower() for e in response.headers.get("Content-Encoding", "").split(","))
+        encodings = [e for e in named if e not in ("", "identity")]
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise SourceError(f"{response.url}: body is over the {self.max_bytes:,}-byte cap")
-            chunks.append(chunk)
+        try:
+            for chunk in _decoded(response.iter_raw(), encodings, self.max_bytes):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise _OverCap
+                chunks.append(chunk)
+        except _OverCap:
+            raise SourceError(f"{response.url}: body is over the {self.max_bytes:,}-byte cap") from None
+        except _Undecodable as exc:
+            raise SourceError(f"{response.url}: {exc}") from None
         return b"".join(chunks)
+
+
+class _OverCap(Exception):
+    """A body, or one of its encoding layers, inflated past the size cap."""
+
+
+class _Undecodable(Exception):
+    """A body in an encoding we do not read, or not valid in the one it names."""
+
+
+def _decoded(raw: Iterable[bytes], encodings: list[str], cap: int) -> Iterator[bytes]:
+    """The body with each Content-Encoding undone, last applied first, every layer lazily and capped.
+
+    By hand, not httpx's decoders: they inflate each received chunk whole, so 1,368 bytes of gzip
+    in gzip become 512 MB in memory before any cap sees them.
+    """
+    stream: Iterable[bytes] = raw
+    for name in reversed(encodings):
+        if name not in _WBITS:
+            raise _Undecodable(f"the body is in an encoding we do not read ({name}); only {ACCEPT_ENCODING} are")
+        stream = _inflate(stream, name, cap)
+    return iter(stream)
+
+
+def _inflate(chunks: Iterable[bytes], name: str, cap: int) -> Iterator[bytes]:
+    """One layer, never more than `_INFLATE_STEP` bytes at a time nor `cap` in all."""
+    inflater = zlib.decompressobj(_WBITS[name])
+    total = 0
+    try:
+        for chunk in chunks:
+            data = chunk
+            while out := inflater.decompress(data, _INFLATE_STEP):
+                total += len(out)
+                if total > cap:
+                    raise _OverCap
+                yield out
+                data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise _Undecodable(f"the body is not valid {name} ({exc})") from None
 
 
 class SourceHttp:
