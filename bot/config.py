@@ -73,6 +73,17 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    # The longest one request to a source may take, retries included; a server trickling its answer
+    # is given up at this deadline and the source recorded as failed.
+    deadline_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.deadline_seconds <= 0:
+            raise ConfigError(f"[fetch] deadline_seconds must be positive, not {self.deadline_seconds}")
+
+
+@dataclass(frozen=True)
 class DeliveryConfig:
     # A temporary failure is retried after retry_base_seconds, then twice as long each time
     # (at most retry_max_seconds), up to max_attempts attempts in all; then the delivery has failed.
@@ -171,6 +182,7 @@ class Config:
     store: StoreConfig = StoreConfig()
     digest: DigestConfig = DigestConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     slack: SlackConfig = SlackConfig()
     smtp: SmtpConfig = SmtpConfig()
@@ -186,6 +198,7 @@ _SECTIONS = {
     "store": StoreConfig,
     "digest": DigestConfig,
     "schedule": ScheduleConfig,
+    "fetch": FetchConfig,
     "delivery": DeliveryConfig,
     "slack": SlackConfig,
     "smtp": SmtpConfig,

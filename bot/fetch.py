@@ -99,12 +99,16 @@ def fetch_sources(
     *,
     client: HttpClient | None = None,
     progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> list[FetchResult]:
-    """Fetch each source in turn; one failing never stops the others, and stores nothing of its own."""
-    from bot.sources.http import HttpClient, SourceHttp, Validators
+    """Fetch each source in turn; one failing never stops the others, and stores nothing of its own.
+
+    `deadline` (seconds per request, retries included) is for the client made here when none is given.
+    """
+    from bot.sources.http import DEFAULT_DEADLINE, HttpClient, SourceHttp, Validators
 
     own_client = client is None
-    client = client or HttpClient()
+    client = client or HttpClient(deadline=deadline or DEFAULT_DEADLINE)
     states = store.source_states()
     results = []
     try:

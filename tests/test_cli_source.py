@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import time
 import tomllib
 
 from bot.config import load_config
@@ -169,3 +170,25 @@ def test_the_commented_source_examples_in_the_config_file_are_valid(tmp_path):
     assert {s.kind for s in sources} == {"seed_page", "hf_daily", "arxiv_api", "arxiv_rss", "feed", "html"}
     for s in sources:
         make_source(s.name, s.kind, s.options)
+
+
+def test_a_source_trickling_its_answer_fails_at_the_configured_deadline(workdir, bot, feed_server):
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text() + "\n[fetch]\ndeadline_seconds = 1\n")
+    url = feed_server.serve("/hf", Reply(body=HF_API[:200], trickle=0.1))  # a byte every 0.1 s: 20 s in all
+    bot("source", "add", "slow", "--kind", "hf_daily", "--url", url)
+    started = time.monotonic()
+    result = bot("source", "test", "slow")
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: {url}?limit=100: no complete answer within the 1-second deadline ([fetch] deadline_seconds)\n"
+    )
+    config.write_text(config.read_text().replace("deadline_seconds = 1", "deadline_seconds = 0"))
+    refused = bot("source", "list")
+    assert refused.exit_code == 2
+    assert (
+        refused.stderr.startswith("Error: [fetch] deadline_seconds must be positive")
+        and refused.stderr.count("\n") == 1
+    )

@@ -3,6 +3,7 @@
 import gzip
 import subprocess
 import sys
+import time
 import zlib
 
 import httpx
@@ -90,6 +91,36 @@ def test_a_server_that_never_answers_times_out(feed_server, clock):
     client = HttpClient(timeout=httpx.Timeout(0.2), retries=0, clock=clock, sleep=clock.sleep)
     with client, pytest.raises(SourceError, match=r"/slow: timed out \(ReadTimeout\) \(gave up after 1 attempt\)"):
         client.get(url)
+
+
+def test_a_server_trickling_its_body_is_given_up_at_the_deadline(feed_server):
+    url = feed_server.serve("/trickle", Reply(body=b"<rss>" + b" " * 100, trickle=0.1))  # 10 s in all
+    started = time.monotonic()
+    with HttpClient(deadline=1.0) as client, pytest.raises(SourceError) as failed:
+        client.get(url)
+    assert str(failed.value) == f"{url}: no complete answer within the 1-second deadline ([fetch] deadline_seconds)"
+    assert time.monotonic() - started < 5  # not the 10 s the body takes
+    assert len(feed_server.hits("/trickle")) == 1  # a deadline is not retried
+
+
+def test_a_server_too_slow_to_answer_is_given_up_at_the_deadline_not_after_every_retry(feed_server, clock):
+    url = feed_server.serve("/slow", Reply(body=b"late", delay=3.0))
+    started = time.monotonic()
+    client = HttpClient(timeout=httpx.Timeout(20.0), deadline=0.5)
+    with client, pytest.raises(SourceError, match=r"/slow: no complete answer within the 0.5-second deadline"):
+        client.get(url)
+    assert time.monotonic() - started < 2.5
+    assert len(feed_server.hits("/slow")) == 1
+
+
+def test_no_retry_is_waited_for_that_would_end_past_the_deadline(feed_server, clock):
+    url = feed_server.serve("/api", Reply(503, b"", {"Retry-After": "120"}))
+    with HttpClient(clock=clock, sleep=clock.sleep, deadline=60.0) as client, pytest.raises(SourceError) as failed:
+        client.get(url)
+    assert str(failed.value).endswith(
+        "/api: HTTP 503 (gave up after 1 attempt: another would end past the 60-second deadline)"
+    )
+    assert clock.sleeps == [] and len(feed_server.hits("/api")) == 1
 
 
 def test_nothing_listening_is_a_connection_failure(clock):

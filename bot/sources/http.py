@@ -6,7 +6,8 @@ exponential backoff on connection errors, 429 and 5xx that honour `Retry-After`,
 (ETag / Last-Modified, kept by the caller in the store), and a cap on the body size enforced while
 streaming, so a 50 MB answer is dropped after the first 20 MB instead of filling memory. The cap
 holds for the bytes each Content-Encoding layer inflates as well, so a kilobyte of gzip in gzip
-cannot become 512 MB of zeros before it is counted.
+cannot become 512 MB of zeros before it is counted. Each GET, its retries included, has a deadline
+(60 s by default), so a server trickling a byte every few seconds cannot hold a run for minutes.
 
 Every failure becomes a `SourceError` with one line naming the URL and the reason.
 """
@@ -33,6 +34,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_RETRIES = 3  # attempts after the first
 DEFAULT_BACKOFF = 2.0  # seconds before the first retry, doubled each time
+DEFAULT_DEADLINE = 60.0  # seconds one GET may take in all, retries and waits included
 #: The encodings we inflate ourselves (see `_inflate`); others are refused rather than read raw.
 ACCEPT_ENCODING = "gzip, deflate"
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS | 32}
@@ -92,6 +94,7 @@ class HttpClient:
         max_bytes: int = DEFAULT_MAX_BYTES,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
+        deadline: float = DEFAULT_DEADLINE,
         min_interval: Mapping[str, float] = DEFAULT_MIN_INTERVAL,
         user_agent: str = USER_AGENT,
         clock: Callable[[], float] = time.monotonic,
@@ -101,6 +104,8 @@ class HttpClient:
         self.max_bytes = max_bytes
         self.retries = retries
         self.backoff = backoff
+        self.deadline = deadline
+        self._timeout = timeout
         self.min_interval = dict(min_interval)
         self._clock = clock
         self._sleep = sleep
@@ -141,18 +146,38 @@ class HttpClient:
         headers = validators.headers() if validators else {}
         if accept:
             headers["Accept"] = accept
+        expires = self._clock() + self.deadline
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retries + 1),
+            # No retry whose wait would end past the deadline: it could only fail at it.
+            stop=tenacity.stop_after_attempt(self.retries + 1)
+            | (lambda state: self._clock() + self._wait(state) >= expires),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(_Retryable),
             sleep=self._sleep,
             reraise=True,
         )
         try:
-            return retrying(self._get_once, url, params, headers, min_interval, error_bodies)
+            return retrying(self._get_once, url, params, headers, min_interval, error_bodies, expires)
         except _Retryable as exc:
-            tries = self.retries + 1
-            raise SourceError(f"{url}: {exc} (gave up after {tries} attempt{'s' if tries > 1 else ''})") from None
+            tries = retrying.statistics.get("attempt_number", 1)
+            why = f": another would end past the {self.deadline:g}-second deadline" if tries <= self.retries else ""
+            raise SourceError(f"{url}: {exc} (gave up after {tries} attempt{'s' if tries > 1 else ''}{why})") from None
+
+    def _past_deadline(self, url: str | httpx.URL) -> SourceError:
+        return SourceError(
+            f"{url}: no complete answer within the {self.deadline:g}-second deadline ([fetch] deadline_seconds)"
+        )
+
+    def _timeouts(self, expires: float) -> httpx.Timeout:
+        """The client's timeouts, none running past the deadline."""
+        left = max(expires - self._clock(), 0.001)
+        t = self._timeout
+        return httpx.Timeout(
+            connect=min(t.connect or left, left),
+            read=min(t.read or left, left),
+            write=min(t.write or left, left),
+            pool=min(t.pool or left, left),
+        )
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -178,10 +203,15 @@ class HttpClient:
         headers: dict[str, str],
         min_interval: float,
         error_bodies: bool,
+        expires: float,
     ) -> Response:
         self._pace(url, min_interval)
+        if self._clock() >= expires:
+            raise self._past_deadline(url)
         try:
-            with self._client.stream("GET", url, params=params, headers=headers) as response:
+            with self._client.stream(
+                "GET", url, params=params, headers=headers, timeout=self._timeouts(expires)
+            ) as response:
                 status = response.status_code
                 if status == 429 or status >= 500:
                     wait = _retry_after(response.headers.get("Retry-After"))
@@ -192,7 +222,7 @@ class HttpClient:
                     return Response(str(response.url), 304, b"", validators=_validators(response))
                 if status >= 400 and not error_bodies:
                     raise SourceError(f"{response.url}: HTTP {status} {response.reason_phrase}".rstrip())
-                body = self._read_capped(response)
+                body = self._read_capped(response, expires)
                 content_type = response.headers.get("Content-Type", "")
                 return Response(
                     url=str(response.url),
@@ -203,6 +233,8 @@ class HttpClient:
                     validators=_validators(response),
                 )
         except httpx.TimeoutException as exc:
+            if self._clock() >= expires:
+                raise self._past_deadline(url) from None
             raise _Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TooManyRedirects as exc:
             raise SourceError(f"{url}: too many redirects") from exc
@@ -211,7 +243,7 @@ class HttpClient:
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def _read_capped(self, response: httpx.Response, expires: float) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             size = int(declared)
@@ -225,6 +257,8 @@ class HttpClient:
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise _OverCap
+                if self._clock() >= expires:  # a server trickling bytes never lets a read time out
+                    raise self._past_deadline(response.url)
                 chunks.append(chunk)
         except _OverCap:
             raise SourceError(f"{response.url}: body is over the {self.max_bytes:,}-byte cap") from None
