@@ -77,10 +77,16 @@ class FetchConfig:
     # The longest one request to a source may take, retries included; a server trickling its answer
     # is given up at this deadline and the source recorded as failed.
     deadline_seconds: float = 60.0
+    # A `bot run` tick with digests due waits this long for the sources it is fetching, so their new
+    # papers make the digests; a slower source never holds a digest back longer than this.
+    digest_wait_seconds: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.deadline_seconds <= 0:
-            raise ConfigError(f"[fetch] deadline_seconds must be positive, not {self.deadline_seconds}")
+        if self.deadline_seconds <= 0 or self.digest_wait_seconds < 0:
+            raise ConfigError(
+                "[fetch] deadline_seconds must be positive and digest_wait_seconds not negative, "
+                f"not {self.deadline_seconds} and {self.digest_wait_seconds}"
+            )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -100,10 +100,12 @@ def fetch_sources(
     client: HttpClient | None = None,
     progress: Progress | None = None,
     deadline: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[FetchResult]:
     """Fetch each source in turn; one failing never stops the others, and stores nothing of its own.
 
     `deadline` (seconds per request, retries included) is for the client made here when none is given.
+    Once `should_stop()`, the sources not yet started are left for the next run.
     """
     from bot.sources.http import DEFAULT_DEADLINE, HttpClient, SourceHttp, Validators
 
@@ -113,6 +115,8 @@ def fetch_sources(
     results = []
     try:
         for config in sources:
+            if should_stop():
+                break
             if progress:
                 progress.started(config.name)
             state = states.get(config.name)
