@@ -122,20 +122,7 @@ def fetch_sources(
             state = states.get(config.name)
             known = {url: Validators(**v) for url, v in ((state and state.validators) or {}).items()}
             on_request = functools.partial(progress.requested, config.name) if progress else None
-            http = SourceHttp(client, known, on_request=on_request)
-            try:
-                listings = read_source(config, http)
-            except NotModified:
-                store.record_fetch(config.name, outcome="unchanged")
-                result = FetchResult(config.name, not_modified=True)
-            except SourceError as exc:
-                store.record_fetch(config.name, outcome="failed", error=str(exc))
-                result = FetchResult(config.name, error=str(exc))
-            else:
-                counts = store.upsert_listings(listings)
-                validators = {url: {"etag": v.etag, "last_modified": v.last_modified} for url, v in http.seen.items()}
-                store.record_fetch(config.name, outcome="ok", new=counts.new, validators=validators)
-                result = FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)
+            result = _fetch_one(store, config, SourceHttp(client, known, on_request=on_request))
             if progress:
                 progress.finished(result)
             results.append(result)
@@ -143,3 +130,19 @@ def fetch_sources(
         if own_client:
             client.close()
     return results
+
+
+def _fetch_one(store: Store, config: SourceConfig, http: SourceHttp) -> FetchResult:
+    """Read one source and store what it holds, with the outcome (ok, unchanged, failed)."""
+    try:
+        listings = read_source(config, http)
+    except NotModified:
+        store.record_fetch(config.name, outcome="unchanged")
+        return FetchResult(config.name, not_modified=True)
+    except SourceError as exc:
+        store.record_fetch(config.name, outcome="failed", error=str(exc))
+        return FetchResult(config.name, error=str(exc))
+    counts = store.upsert_listings(listings)
+    validators = {url: {"etag": v.etag, "last_modified": v.last_modified} for url, v in http.seen.items()}
+    store.record_fetch(config.name, outcome="ok", new=counts.new, validators=validators)
+    return FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)

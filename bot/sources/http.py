@@ -212,26 +212,7 @@ class HttpClient:
             with self._client.stream(
                 "GET", url, params=params, headers=headers, timeout=self._timeouts(expires)
             ) as response:
-                status = response.status_code
-                if status == 429 or status >= 500:
-                    wait = _retry_after(response.headers.get("Retry-After"))
-                    if wait is not None and wait > MAX_RETRY_AFTER:
-                        raise SourceError(f"{url}: HTTP {status}; Retry-After asks for {wait:.0f} s, skipped this run")
-                    raise _Retryable(f"HTTP {status}", wait)
-                if status == 304:
-                    return Response(str(response.url), 304, b"", validators=_validators(response))
-                if status >= 400 and not error_bodies:
-                    raise SourceError(f"{response.url}: HTTP {status} {response.reason_phrase}".rstrip())
-                body = self._read_capped(response, expires)
-                content_type = response.headers.get("Content-Type", "")
-                return Response(
-                    url=str(response.url),
-                    status=status,
-                    body=body,
-                    content_type=content_type.split(";")[0].strip().lower(),
-                    charset=response.charset_encoding,
-                    validators=_validators(response),
-                )
+                return self._answer(url, response, error_bodies, expires)
         except httpx.TimeoutException as exc:
             if self._clock() >= expires:
                 raise self._past_deadline(url) from None
@@ -242,6 +223,29 @@ class HttpClient:
             raise SourceError(f"{url}: refused a redirect to a URL that is not http or https ({exc})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
+
+    def _answer(self, url: str, response: httpx.Response, error_bodies: bool, expires: float) -> Response:
+        """What the status says: a retry, an error, a 304, or the body read within the cap and deadline."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            wait = _retry_after(response.headers.get("Retry-After"))
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                raise SourceError(f"{url}: HTTP {status}; Retry-After asks for {wait:.0f} s, skipped this run")
+            raise _Retryable(f"HTTP {status}", wait)
+        if status == 304:
+            return Response(str(response.url), 304, b"", validators=_validators(response))
+        if status >= 400 and not error_bodies:
+            raise SourceError(f"{response.url}: HTTP {status} {response.reason_phrase}".rstrip())
+        body = self._read_capped(response, expires)
+        content_type = response.headers.get("Content-Type", "")
+        return Response(
+            url=str(response.url),
+            status=status,
+            body=body,
+            content_type=content_type.split(";")[0].strip().lower(),
+            charset=response.charset_encoding,
+            validators=_validators(response),
+        )
 
     def _read_capped(self, response: httpx.Response, expires: float) -> bytes:
         declared = response.headers.get("Content-Length")
