@@ -24,6 +24,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     repeat: int = 1  # send the body this many times, without Content-Length (a stream with no declared end)
     trickle: float = 0.0  # seconds between the body's bytes, sent one at a time
+    trickle_headers: bool = False  # with `trickle`, the status line and headers too (and no body)
 
 
 @dataclass
@@ -86,6 +87,9 @@ class FeedServer:
             def _answer(self, reply: Reply) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.trickle_headers:
+                    self._write(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 1000 + b"\r\n\r\n", reply.trickle)
+                    return
                 etag = reply.headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)

@@ -103,6 +103,15 @@ def test_a_server_trickling_its_body_is_given_up_at_the_deadline(feed_server):
     assert len(feed_server.hits("/trickle")) == 1  # a deadline is not retried
 
 
+def test_a_server_trickling_its_headers_is_given_up_at_the_deadline(feed_server):
+    url = feed_server.serve("/trickle", Reply(trickle=0.05, trickle_headers=True))  # 50 s of headers
+    started = time.monotonic()
+    with HttpClient(deadline=1.0) as client, pytest.raises(SourceError, match="within the 1-second deadline"):
+        client.get(url)
+    assert time.monotonic() - started < 5
+    assert len(feed_server.hits("/trickle")) == 1
+
+
 def test_a_server_too_slow_to_answer_is_given_up_at_the_deadline_not_after_every_retry(feed_server, clock):
     url = feed_server.serve("/slow", Reply(body=b"late", delay=3.0))
     started = time.monotonic()

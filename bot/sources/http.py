@@ -14,6 +14,9 @@ Every failure becomes a `SourceError` with one line naming the URL and the reaso
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -115,6 +118,8 @@ class HttpClient:
             headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=True,
             max_redirects=5,
+            # Every request on a connection of its own, so `_Watchdog` sees (and can shut) its socket.
+            limits=httpx.Limits(max_keepalive_connections=0),
             transport=transport,
         )
 
@@ -208,13 +213,18 @@ class HttpClient:
         self._pace(url, min_interval)
         if self._clock() >= expires:
             raise self._past_deadline(url)
+        watchdog = _Watchdog(expires - self._clock())
+        trace = {"trace": watchdog.trace}
         try:
-            with self._client.stream(
-                "GET", url, params=params, headers=headers, timeout=self._timeouts(expires)
-            ) as response:
+            with (
+                watchdog,
+                self._client.stream(
+                    "GET", url, params=params, headers=headers, timeout=self._timeouts(expires), extensions=trace
+                ) as response,
+            ):
                 return self._answer(url, response, error_bodies, expires)
         except httpx.TimeoutException as exc:
-            if self._clock() >= expires:
+            if watchdog.fired or self._clock() >= expires:
                 raise self._past_deadline(url) from None
             raise _Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TooManyRedirects as exc:
@@ -222,6 +232,8 @@ class HttpClient:
         except httpx.UnsupportedProtocol as exc:  # a redirect to file:// or ftp://: no retry will change it
             raise SourceError(f"{url}: refused a redirect to a URL that is not http or https ({exc})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            if watchdog.fired:  # it shut the socket
+                raise self._past_deadline(url) from None
             raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
 
     def _answer(self, url: str, response: httpx.Response, error_bodies: bool, expires: float) -> Response:
@@ -269,6 +281,50 @@ class HttpClient:
         except _Undecodable as exc:
             raise SourceError(f"{response.url}: {exc}") from None
         return b"".join(chunks)
+
+
+class _Watchdog:
+    """Shuts the socket of a request still running at its deadline.
+
+    By hand: httpx's timeouts bound each read, not a request, so a server trickling its status line
+    and headers a byte at a time trips none (the body is also checked as it streams, in `_read_capped`).
+    httpcore's `trace` extension hands over each new connection's stream; keep-alive is off, so
+    every request has one.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        with self._lock:
+            if sock is not None:
+                self._sockets.append(sock)
+            if self.fired:
+                self._shut()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _OverCap(Exception):
