@@ -266,10 +266,13 @@ class HttpClient:
             raise SourceError(f"{response.url}: body of {size:,} bytes is over the {self.max_bytes:,}-byte cap")
         named = (e.strip().lower() for e in response.headers.get("Content-Encoding", "").split(","))
         encodings = [e for e in named if e not in ("", "identity")]
+        raw: Iterable[bytes] = response.iter_raw()
+        if response.is_stream_consumed:  # an answer made in memory (a MockTransport's): httpx decoded it
+            raw, encodings = [response.content], []
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in _decoded(response.iter_raw(), encodings, self.max_bytes):
+            for chunk in _decoded(raw, encodings, self.max_bytes):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise _OverCap
