@@ -77,6 +77,23 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    # The longest one request to a source may take, retries included; a server trickling its answer
+    # is given up at this deadline and the source recorded as failed.
+    deadline_seconds: float = 60.0
+    # A `bot run` tick with digests due waits this long for the sources it is fetching, so their new
+    # papers make the digests; a slower source never holds a digest back longer than this.
+    digest_wait_seconds: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.deadline_seconds <= 0 or self.digest_wait_seconds < 0:
+            raise ConfigError(
+                "[fetch] deadline_seconds must be positive and digest_wait_seconds not negative, "
+                f"not {self.deadline_seconds} and {self.digest_wait_seconds}"
+            )
+
+
+@dataclass(frozen=True)
 class DeliveryConfig:
     # A temporary failure is retried after retry_base_seconds, then twice as long each time
     # (at most retry_max_seconds), up to max_attempts attempts in all; then the delivery has failed.
@@ -175,6 +192,7 @@ class Config:
     store: StoreConfig = StoreConfig()
     digest: DigestConfig = DigestConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     slack: SlackConfig = SlackConfig()
     smtp: SmtpConfig = SmtpConfig()
@@ -192,6 +210,7 @@ _SECTIONS = {
     "store": StoreConfig,
     "digest": DigestConfig,
     "schedule": ScheduleConfig,
+    "fetch": FetchConfig,
     "delivery": DeliveryConfig,
     "slack": SlackConfig,
     "smtp": SmtpConfig,

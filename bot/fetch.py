@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -76,11 +76,16 @@ def fetch_interval(source: SourceConfig) -> int | None:
 
 
 def read_source(config: SourceConfig, http: SourceHttp) -> list[Listing]:
-    """Build the source and fetch it; SourceError or NotModified when there is nothing to store."""
+    """Build the source and fetch it; SourceError or NotModified when there is nothing to store.
+
+    Every listing is cleaned here, the one place all sources' listings pass, whatever their kind.
+    """
+    from bot.sources.common import clean_listing
+
     source = make_source(config.name, config.kind, config.options)
     http.min_interval = max(http.min_interval, source.min_interval)
     try:
-        return source.fetch(http)
+        return [clean_listing(listing) for listing in source.fetch(http)]
     except (SourceError, NotModified):
         raise
     except Exception as exc:  # a parser bug on one odd page must not stop the other sources
@@ -94,35 +99,30 @@ def fetch_sources(
     *,
     client: HttpClient | None = None,
     progress: Progress | None = None,
+    deadline: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[FetchResult]:
-    """Fetch each source in turn; one failing never stops the others, and stores nothing of its own."""
-    from bot.sources.http import HttpClient, SourceHttp, Validators
+    """Fetch each source in turn; one failing never stops the others, and stores nothing of its own.
+
+    `deadline` (seconds per request, retries included) is for the client made here when none is given.
+    Once `should_stop()`, the sources not yet started are left for the next run.
+    """
+    from bot.sources.http import DEFAULT_DEADLINE, HttpClient, SourceHttp, Validators
 
     own_client = client is None
-    client = client or HttpClient()
+    client = client or HttpClient(deadline=deadline or DEFAULT_DEADLINE)
     states = store.source_states()
     results = []
     try:
         for config in sources:
+            if should_stop():
+                break
             if progress:
                 progress.started(config.name)
             state = states.get(config.name)
             known = {url: Validators(**v) for url, v in ((state and state.validators) or {}).items()}
             on_request = functools.partial(progress.requested, config.name) if progress else None
-            http = SourceHttp(client, known, on_request=on_request)
-            try:
-                listings = read_source(config, http)
-            except NotModified:
-                store.record_fetch(config.name, outcome="unchanged")
-                result = FetchResult(config.name, not_modified=True)
-            except SourceError as exc:
-                store.record_fetch(config.name, outcome="failed", error=str(exc))
-                result = FetchResult(config.name, error=str(exc))
-            else:
-                counts = store.upsert_listings(listings)
-                validators = {url: {"etag": v.etag, "last_modified": v.last_modified} for url, v in http.seen.items()}
-                store.record_fetch(config.name, outcome="ok", new=counts.new, validators=validators)
-                result = FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)
+            result = _fetch_one(store, config, SourceHttp(client, known, on_request=on_request))
             if progress:
                 progress.finished(result)
             results.append(result)
@@ -130,3 +130,19 @@ def fetch_sources(
         if own_client:
             client.close()
     return results
+
+
+def _fetch_one(store: Store, config: SourceConfig, http: SourceHttp) -> FetchResult:
+    """Read one source and store what it holds, with the outcome (ok, unchanged, failed)."""
+    try:
+        listings = read_source(config, http)
+    except NotModified:
+        store.record_fetch(config.name, outcome="unchanged")
+        return FetchResult(config.name, not_modified=True)
+    except SourceError as exc:
+        store.record_fetch(config.name, outcome="failed", error=str(exc))
+        return FetchResult(config.name, error=str(exc))
+    counts = store.upsert_listings(listings)
+    validators = {url: {"etag": v.etag, "last_modified": v.last_modified} for url, v in http.seen.items()}
+    store.record_fetch(config.name, outcome="ok", new=counts.new, validators=validators)
+    return FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)

@@ -4,6 +4,11 @@ makes the digests whose send time has passed, and delivers what is ready.
 The database, not the scheduler, is the source of truth: a tick asks the store what is due, so a
 restart, a crash or a second process changes nothing about what is sent. APScheduler is only the
 metronome (one interval job, never two at once).
+
+Sources are fetched in a thread of their own (`Fetcher`), one round at a time: a tick with digests
+due waits for them at most `[fetch] digest_wait_seconds`, so their new papers make the digests when
+they come in time, and a slow source never holds a digest back longer than that. In `bot run` a
+round may outlast its tick; later ticks deliver meanwhile and start no second round.
 """
 
 from __future__ import annotations
@@ -54,6 +59,53 @@ def sources_due(
     return due
 
 
+class Fetcher:
+    """Fetches the sources due at a moment in a thread of its own, one round at a time."""
+
+    def __init__(self, config: Config, store: Store, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.config = config
+        self.store = store
+        self.should_stop = should_stop
+        self.results: list[FetchResult] = []
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, now: datetime) -> None:
+        """Start fetching the sources due at `now`, unless a round is still running or none is due."""
+        if self.running:
+            return
+        sources, _hidden = merge_sources(self.config.sources, self.store.stored_sources())
+        due = sources_due(sources, self.store.source_states(), now=now)
+        if due:
+            self.results = []
+            self._thread = threading.Thread(target=self._fetch, args=(due,), name="fetch", daemon=True)
+            self._thread.start()
+
+    def wait(self, seconds: float | None = None) -> list[FetchResult]:
+        """Wait at most `seconds` (None: until it ends) for the round; its results once it has ended."""
+        if self._thread is not None:
+            self._thread.join(seconds)
+        return [] if self.running else self.results
+
+    def _fetch(self, due: list[SourceConfig]) -> None:
+        try:
+            results = fetch_sources(
+                self.store, due, deadline=self.config.fetch.deadline_seconds, should_stop=self.should_stop
+            )
+        except Exception:  # the database gone, say: logged, and the next round starts afresh
+            log.exception("fetching sources failed")
+            return
+        for r in results:
+            if r.error:
+                log.error("source %s failed: %s", r.source, r.error)
+            else:
+                log.info("source %s: %d new, %d updated, %d unchanged", r.source, r.new, r.updated, r.unchanged)
+        self.results = results
+
+
 def tick(
     config: Config,
     store: Store,
@@ -62,20 +114,22 @@ def tick(
     now: datetime,
     owner: str,
     should_stop: Callable[[], bool] = lambda: False,
+    fetcher: Fetcher | None = None,
 ) -> TickReport:
+    """Fetch what is due, make the digests due, deliver what is ready.
+
+    Without a `fetcher` (`bot run --once`) the tick's own fetching is waited for before it returns,
+    after delivering; `bot run` passes one that outlives ticks, so a slow source holds no tick back.
+    """
     report = TickReport()
-    sources, _hidden = merge_sources(config.sources, store.stored_sources())
-    due_sources = sources_due(sources, store.source_states(), now=now)
-    if due_sources:
-        report.fetched = fetch_sources(store, due_sources)
-        for r in report.fetched:
-            if r.error:
-                log.error("source %s failed: %s", r.source, r.error)
-            else:
-                log.info("source %s: %d new, %d updated, %d unchanged", r.source, r.new, r.updated, r.unchanged)
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher(config, store, should_stop)
+    fetcher.start(now)
 
     profiles = store.profiles()
     periods = due_periods(store, profiles, now=now, catch_up=timedelta(hours=config.schedule.catch_up_hours))
+    if periods.due:  # the papers being fetched make these digests if they come in time
+        fetcher.wait(config.fetch.digest_wait_seconds)
     by_name = {p.name: p for p in profiles}
     for name, (occurrence, reason) in periods.late.items():
         if store.record_skipped(by_name[name], occurrence.period, reason, due_at=occurrence.due_at, now=now):
@@ -115,6 +169,8 @@ def tick(
             log.warning("%s failed, will retry: %s", where, o.error)
         else:
             log.error("%s failed: %s", where, o.error)
+    if own_fetcher:
+        report.fetched = fetcher.wait()
     return report
 
 
@@ -130,6 +186,7 @@ def run(config: Config, store: Store, channels: Channels, *, once: bool = False)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not two lines per tick
 
     stop = threading.Event()
+    fetcher = Fetcher(config, store, stop.is_set)  # one for all ticks: a round may outlast its tick
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("%s: finishing the message being sent, then stopping", signal.Signals(signum).name)
@@ -137,7 +194,7 @@ def run(config: Config, store: Store, channels: Channels, *, once: bool = False)
 
     def job() -> None:
         try:
-            tick(config, store, channels, now=datetime.now(UTC), owner=owner, should_stop=stop.is_set)
+            tick(config, store, channels, now=datetime.now(UTC), owner=owner, should_stop=stop.is_set, fetcher=fetcher)
         except Exception:  # a failed tick is logged; the next one starts afresh from the database
             log.exception("tick failed")
 
@@ -161,6 +218,7 @@ def run(config: Config, store: Store, channels: Channels, *, once: bool = False)
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)  # waits for the running tick, which stops at the next message
+        fetcher.wait()  # and for the source being fetched, which ends by its deadline
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("stopped")

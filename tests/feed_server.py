@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 (port 0) that plays the places sources read: recorded bodies,
-error statuses, slow answers, endless bodies, 429 with Retry-After, and 304 for a known ETag.
+error statuses, slow answers, endless bodies, bodies trickled a byte at a time, 429 with Retry-After,
+and 304 for a known ETag.
 
 `server.serve(path, Reply(...), Reply(...))` answers the path's requests with those replies in
 turn, the last one for every request after; every request is kept in `server.requests`.
@@ -22,6 +23,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
     repeat: int = 1  # send the body this many times, without Content-Length (a stream with no declared end)
+    trickle: float = 0.0  # seconds between the body's bytes, sent one at a time
+    trickle_headers: bool = False  # with `trickle`, the status line and headers too (and no body)
 
 
 @dataclass
@@ -84,6 +87,9 @@ class FeedServer:
             def _answer(self, reply: Reply) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.trickle_headers:
+                    self._write(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * 1000 + b"\r\n\r\n", reply.trickle)
+                    return
                 etag = reply.headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -97,7 +103,16 @@ class FeedServer:
                     self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 for _ in range(reply.repeat):
-                    self.wfile.write(reply.body)
+                    self._write(reply.body, reply.trickle)
+
+            def _write(self, body: bytes, trickle: float) -> None:
+                if not trickle:
+                    self.wfile.write(body)
+                    return
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(trickle)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

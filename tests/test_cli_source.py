@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import time
 import tomllib
 
 import pytest
@@ -14,6 +15,7 @@ from tests.conftest import FIXTURES, ROOT, SEED_PAGE
 from tests.feed_server import Reply
 
 RSS_AI = (FIXTURES / "arxiv_rss_2026-04-27_cs.AI_trimmed.xml").read_bytes()
+ARXIV_API = (FIXTURES / "arxiv_api_2026-06_transformer_cat-cs.LG.xml").read_bytes()
 HF_API = (FIXTURES / "hf_daily_papers_api_2026-06_sotawhat.json").read_bytes()
 
 
@@ -70,6 +72,39 @@ def test_source_test_reports_a_broken_source_in_one_line(workdir, bot, feed_serv
     result = bot("source", "test", "page")
     assert result.exit_code == 1
     assert result.stderr.strip().endswith("has its layout changed?") and result.stderr.count("\n") == 1
+
+
+def test_source_test_counts_distinct_papers_when_arxiv_repeats_a_page(workdir, bot, feed_server):
+    url = feed_server.serve("/api", Reply(body=ARXIV_API))  # every page: the same 5 papers of 28946
+    bot(
+        "source",
+        "add",
+        "api",
+        "--kind",
+        "arxiv_api",
+        "--url",
+        url,
+        "--query",
+        "all:x",
+        "--option",
+        "page_size=5",
+        "--option",
+        "max_results=10",
+    )
+    shown = bot("source", "test", "api")
+    assert shown.output.splitlines()[0] == "api (arxiv_api) would store 5 listings:"
+    assert len(feed_server.hits("/api")) == 2
+
+
+def test_json_nested_too_deeply_is_one_line_without_a_traceback(workdir, bot, feed_server):
+    bot("source", "add", "hf", "--kind", "hf_daily", "--url", feed_server.serve("/hf", Reply(body=b"[" * 100_000)))
+    tested = bot("source", "test", "hf")
+    assert tested.exit_code == 1
+    assert tested.stderr.strip().endswith("got JSON nested too deeply to read") and tested.stderr.count("\n") == 1
+    fetched = bot("fetch")
+    assert fetched.exit_code == 1
+    assert "Traceback" not in fetched.stderr and "RecursionError" not in fetched.stderr
+    assert "source hf failed:" in fetched.stderr and "nested too deeply" in fetched.stderr
 
 
 def test_bad_sources_are_refused_with_exit_2_and_nothing_written(workdir, bot):
@@ -213,3 +248,25 @@ def test_a_config_file_source_is_held_to_the_same_rules_at_its_fetch(workdir, bo
     assert result.exit_code == 1
     assert "Error: source many failed: source 'many': pages must be a whole number from 1 to 50\n" in result.stderr
     assert "Error: source split failed: source 'split': url 'https://e.org/\\r\\nfeed' holds a control" in result.stderr
+
+
+def test_a_source_trickling_its_answer_fails_at_the_configured_deadline(workdir, bot, feed_server):
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text() + "\n[fetch]\ndeadline_seconds = 1\n")
+    url = feed_server.serve("/hf", Reply(body=HF_API[:200], trickle=0.1))  # a byte every 0.1 s: 20 s in all
+    bot("source", "add", "slow", "--kind", "hf_daily", "--url", url)
+    started = time.monotonic()
+    result = bot("source", "test", "slow")
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"Error: {url}?limit=100: no complete answer within the 1-second deadline ([fetch] deadline_seconds)\n"
+    )
+    config.write_text(config.read_text().replace("deadline_seconds = 1", "deadline_seconds = 0"))
+    refused = bot("source", "list")
+    assert refused.exit_code == 2
+    assert (
+        refused.stderr.startswith("Error: [fetch] deadline_seconds must be positive")
+        and refused.stderr.count("\n") == 1
+    )

@@ -85,6 +85,7 @@ BAD_INPUT = {
         lambda s: Reply(body='[{"title": "Café"}]'.encode("latin-1"), headers={"Content-Type": "application/json"}),
         r"expected Hugging Face Daily Papers JSON in UTF-8, got an invalid byte at offset 15",
     ),
+    "json nested too deeply": (hf, lambda s: Reply(body=b"[" * 100_000), r"got JSON nested too deeply to read$"),
     "html instead of json": (hf, lambda s: Reply(body=HTML_ERROR), r"got an HTML page"),
     "json instead of a feed": (feed, lambda s: Reply(body=HF_API), r"expected an RSS or Atom feed, got JSON"),
 }
@@ -172,18 +173,33 @@ def test_the_same_paper_from_three_sources_is_one_listing_with_the_richest_field
     assert (again.new, again.updated + again.unchanged) == (0, 5)
 
 
+def arxiv_page(n: int) -> bytes:
+    """The recorded page of 5 entries of 28946, its ids changed to make it page n of the results."""
+    return re.sub(rb"2606\.135(\d\d)", rb"2606.2%d\1" % n, re.sub(rb"2606\.136(\d\d)", rb"2606.3%d\1" % n, ARXIV_NEW))
+
+
 def test_arxiv_api_pages_at_most_once_every_3_seconds(feed_server, store, clock):
-    url = feed_server.serve("/api", Reply(body=ARXIV_NEW))  # 5 entries of 28946: there is always a next page
+    url = feed_server.serve("/api", *(Reply(body=arxiv_page(n)) for n in range(4)))  # there is always a next page
     source = SourceConfig(
         name="api", kind="arxiv_api", options={"url": url, "categories": ["cs.LG"], "max_results": 15, "page_size": 5}
     )
     with HttpClient(clock=clock, sleep=clock.sleep, min_interval={}) as client:
         (result,) = fetch_sources(store, [source], client=client)
-    assert result.error is None
+    assert (result.error, result.new) == (None, 15)
     hits = feed_server.hits("/api")
     assert [h.query["start"] for h in hits] == [["0"], ["5"], ["10"]]
     assert hits[0].query["search_query"] == ["cat:cs.LG"] and hits[0].query["max_results"] == ["5"]
     assert clock.sleeps == [3.0, 3.0]
+
+
+def test_arxiv_api_paging_stops_at_the_first_page_that_brings_nothing_new(feed_server, store, clock):
+    # arXiv has answered every page of a query with the same 5 papers while promising 28946.
+    url = feed_server.serve("/api", Reply(body=ARXIV_NEW))
+    source = SourceConfig(name="api", kind="arxiv_api", options={"url": url, "query": "all:x", "page_size": 5})
+    with HttpClient(clock=clock, sleep=clock.sleep, min_interval={}) as client:
+        (result,) = fetch_sources(store, [source], client=client)
+    assert (result.error, result.new) == (None, 5)
+    assert len(feed_server.hits("/api")) == 2  # the second page repeats the first: no third request
 
 
 def test_an_arxiv_api_error_is_reported_in_arxivs_words(feed_server, store, http_client):
@@ -240,3 +256,32 @@ def test_an_empty_weekend_feed_is_a_quiet_success(feed_server, store, http_clien
     (result,) = fetch_sources(store, [source], client=http_client)
     assert (result.error, result.new, result.status) == (None, 0, "ok")
     assert store.source_states()["cl"].last_outcome == "ok"
+
+
+def test_control_characters_and_bidi_overrides_are_stripped_from_every_kind_of_source(feed_server, store, http_client):
+    # U+202E (right-to-left override) can make a title read backwards; BEL and NUL ring or cut a terminal.
+    paper = json.loads(HF_API)[0]
+    paper["paper"] |= {
+        "title": "Tr\u0000ansformers \u202eredocne\u202c \u2067isolated\u2069 \x07ring",
+        "summary": "Line one,\n\ttabbed;\x1b[31m red\x7f\x9b.",
+        "authors": [{"name": "Ada\u0008 Lovelace\u202d"}, {"name": "\u2066\u0007"}],
+        "ai_summary": "Summary\u0000.",
+    }
+    rss = b"""<?xml version="1.0" encoding="utf-8"?>
+    <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Lab</title>
+      <item><title>\xe2\x80\xaeMirrored\xe2\x80\xac title\xc2\x85</title><link>https://lab.example.org/p/1</link>
+        <description>An abstract \xe2\x81\xa6with an isolate\xe2\x81\xa9.</description>
+        <dc:creator>Grace \xe2\x80\xaeHopper</dc:creator></item>
+    </channel></rss>"""
+    sources = [
+        hf("hf", feed_server.serve("/hf", Reply(body=json.dumps([paper]).encode()))),
+        feed("lab", feed_server.serve("/lab", Reply(body=rss))),
+    ]
+    assert [r.error for r in fetch_sources(store, sources, client=http_client)] == [None, None]
+    items = {i.source: i for i in store.listings()}
+    hf_item, lab = items["hf"], items["lab"]
+    assert hf_item.title == "Transformers redocne isolated ring"
+    assert hf_item.abstract == "Line one, tabbed;[31m red."
+    assert (hf_item.authors, hf_item.ai_summary) == (("Ada Lovelace",), "Summary.")
+    assert (lab.title, lab.abstract) == ("Mirrored title", "An abstract with an isolate.")
+    assert lab.authors == ("Grace Hopper",)

@@ -16,6 +16,7 @@ import time_machine
 
 from bot.models import Profile
 from bot.store import Store
+from tests.feed_server import Reply
 
 
 def at(text: str):
@@ -318,3 +319,23 @@ def test_two_processes_on_one_database_send_each_digest_exactly_once(workdir, bo
     assert len(ids) == 40
     print("sends per process:", [sum("sent delivery" in line for line in lines) for lines in logs])
     assert sorted(map(int, sends)) == ids, "each delivery sent exactly once across both processes"
+
+
+def test_a_source_trickling_its_answer_does_not_hold_back_a_due_digest(workdir, bot, feed_server):
+    # The source would take 30 s and its deadline is longer; the digest waits for it half a second.
+    configure(
+        workdir, "\n[schedule]\ncatch_up_hours = 25\n[fetch]\ndeadline_seconds = 120\ndigest_wait_seconds = 0.5\n"
+    )
+    url = feed_server.serve("/hf", Reply(body=b"[" + b" " * 300 + b"]", trickle=0.1))
+    bot("source", "add", "slow", "--kind", "hf_daily", "--url", url)
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=1), tick=False):
+        bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "00:00", "--send-empty")
+    once = start(workdir, "run", "--once")
+    try:
+        wait_for(lambda: any(name.endswith(".eml") for name in outbox(workdir)), timeout=15)
+        assert once.poll() is None, "still fetching the slow source: the digest did not wait for it"
+    finally:
+        once.kill()
+        once.communicate()
+    assert [s.state for s in summaries(workdir)] == ["sent"]
+    assert len(feed_server.hits("/hf")) == 1

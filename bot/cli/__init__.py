@@ -63,7 +63,7 @@ def fetch(config: Config) -> None:
                 f"no sources configured: add [[sources]] to {config.path} or run `bot source add`"
             )
         with fetch_progress([s.name for s in sources]) as progress:
-            results = fetch_sources(store, sources, progress=progress)
+            results = fetch_sources(store, sources, progress=progress, deadline=config.fetch.deadline_seconds)
     rows = [[r.source, str(r.new), str(r.updated), str(r.unchanged), r.status] for r in results]
     click.echo(table(rows, ["SOURCE", "NEW", "UPDATED", "UNCHANGED", "STATUS"]))
     failed = [r for r in results if r.error]

@@ -184,7 +184,7 @@ def test_(config: Config, name: str, as_json: bool, limit: int) -> None:
 
     with open_store(config) as store:
         chosen = _find(config, store, name)
-    with HttpClient() as client:
+    with HttpClient(deadline=config.fetch.deadline_seconds) as client:
         listings = read_source(chosen, SourceHttp(client))
     if as_json:
         for item in listings[:limit]:

@@ -3,7 +3,8 @@
 Takes the Atom the API answers, in both serialisations seen on the wire (the pre-2025 one with
 per-element namespace declarations and hard-wrapped summaries, and the current one), and hands on
 one listing per entry keyed by the arXiv id without its version. Pages are fetched newest first,
-at most one request every 3 seconds, as arXiv's terms of use ask. The API reports errors (a bad
+at most one request every 3 seconds, as arXiv's terms of use ask, until a page brings no paper
+not seen on an earlier one. The API reports errors (a bad
 query, say) as a feed with one entry titled "Error": that becomes a SourceError with arXiv's reason.
 """
 
@@ -121,7 +122,7 @@ class ArxivApiSource(Source):
             "sortBy": "submittedDate",
             "sortOrder": "descending",
         }
-        out: list[Listing] = []
+        found: dict[str, Listing] = {}  # by id, in the order first seen: the same paper may come twice
         start = 0
         while start < wanted:
             response = http.get(
@@ -141,8 +142,11 @@ class ArxivApiSource(Source):
                 raise SourceError(f"{response.url}: {reason}") from None
             if response.status >= 400:
                 raise SourceError(f"{response.url}: HTTP {response.status}")
-            out.extend(page.listings)
+            fresh = [item for item in page.listings if item.id not in found]
+            found.update((item.id, item) for item in fresh)
             start += page.entries
-            if page.entries == 0 or (page.total is not None and start >= page.total):
+            # arXiv sometimes answers a later page with papers already seen (or none) while its total
+            # promises thousands more: a page with nothing new ends the paging, not max_results.
+            if not fresh or (page.total is not None and start >= page.total):
                 break
-        return out[:wanted]
+        return list(found.values())[:wanted]

@@ -1,4 +1,5 @@
-"""What every parser shares: safe XML, strict JSON, an HTML-page check, one-line text, dates.
+"""What every parser shares: safe XML, strict JSON, an HTML-page check, one-line text, dates, and
+the cleaning every listing gets at ingest (`clean_listing`: no control characters, no bidi overrides).
 
 Takes response bytes, hands back parsed values or a `SourceError` whose one line says what was
 wrong with the body. XML is parsed with defusedxml, which refuses entity declarations (the
@@ -8,6 +9,7 @@ only ever handed bytes that passed this check.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ import defusedxml
 import defusedxml.ElementTree
 
 from bot.errors import SourceError
+from bot.models import Listing
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -29,6 +32,33 @@ _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]
 def one_line(text: str | None) -> str:
     """Whitespace (line breaks and hard-wrapping included) collapsed to single spaces."""
     return " ".join((text or "").split())
+
+
+# Characters that print nothing but can hide or reorder text in a digest: C0 and C1 controls (NUL,
+# BEL, ESC...) and the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), as
+# in the "Trojan Source" attack. Tab, line feed and the other whitespace controls become spaces.
+# A translate table: unicodedata has no "is a control" test that spares whitespace.
+_WHITESPACE_CONTROLS = "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85"
+_INVISIBLE = {
+    code: (" " if chr(code) in _WHITESPACE_CONTROLS else None)
+    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters or bidi controls, on one line."""
+    return one_line(text.translate(_INVISIBLE))
+
+
+def clean_listing(listing: Listing) -> Listing:
+    """The listing's words (title, abstract, authors, summary) as `clean_text` makes them."""
+    return dataclasses.replace(
+        listing,
+        title=clean_text(listing.title),
+        abstract=clean_text(listing.abstract),
+        authors=tuple(name for name in map(clean_text, listing.authors) if name),
+        ai_summary=clean_text(listing.ai_summary) or None if listing.ai_summary else None,
+    )
 
 
 def refuse_html(body: bytes, expected: str) -> None:
@@ -79,6 +109,8 @@ def parse_json(body: bytes, expected: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:  # json recurses once per [ or {: 100,000 of them exhaust the stack
+        raise SourceError(f"expected {expected}, got JSON nested too deeply to read") from None
 
 
 def parse_when(value: Any) -> datetime | None:

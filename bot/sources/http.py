@@ -4,15 +4,22 @@ It holds what the owners of the places we read ask of us: a User-Agent naming th
 timeouts, a minimum interval between requests to one host (arXiv asks for 3 s), retries with
 exponential backoff on connection errors, 429 and 5xx that honour `Retry-After`, conditional GET
 (ETag / Last-Modified, kept by the caller in the store), and a cap on the body size enforced while
-streaming, so a 50 MB answer is dropped after the first 20 MB instead of filling memory.
+streaming, so a 50 MB answer is dropped after the first 20 MB instead of filling memory. The cap
+holds for the bytes each Content-Encoding layer inflates as well, so a kilobyte of gzip in gzip
+cannot become 512 MB of zeros before it is counted. Each GET, its retries included, has a deadline
+(60 s by default), so a server trickling a byte every few seconds cannot hold a run for minutes.
 
 Every failure becomes a `SourceError` with one line naming the URL and the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +37,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_RETRIES = 3  # attempts after the first
 DEFAULT_BACKOFF = 2.0  # seconds before the first retry, doubled each time
+DEFAULT_DEADLINE = 60.0  # seconds one GET may take in all, retries and waits included
+#: The encodings we inflate ourselves (see `_inflate`); others are refused rather than read raw.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS | 32}
+_INFLATE_STEP = 64 * 1024  # bytes one layer may inflate at a time
 MAX_RETRY_AFTER = 300.0  # a server asking us to wait longer than this is treated as down for this run
 #: Hosts that ask for a pause between requests, in seconds (arXiv API terms of use: one every 3 s).
 DEFAULT_MIN_INTERVAL: Mapping[str, float] = {"export.arxiv.org": 3.0, "arxiv.org": 3.0, "rss.arxiv.org": 3.0}
@@ -85,6 +97,7 @@ class HttpClient:
         max_bytes: int = DEFAULT_MAX_BYTES,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
+        deadline: float = DEFAULT_DEADLINE,
         min_interval: Mapping[str, float] = DEFAULT_MIN_INTERVAL,
         user_agent: str = USER_AGENT,
         clock: Callable[[], float] = time.monotonic,
@@ -94,15 +107,19 @@ class HttpClient:
         self.max_bytes = max_bytes
         self.retries = retries
         self.backoff = backoff
+        self.deadline = deadline
+        self._timeout = timeout
         self.min_interval = dict(min_interval)
         self._clock = clock
         self._sleep = sleep
         self._last_request: dict[str, float] = {}
         self._client = httpx.Client(
             timeout=timeout,
-            headers={"User-Agent": user_agent},
+            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=True,
             max_redirects=5,
+            # Every request on a connection of its own, so `_Watchdog` sees (and can shut) its socket.
+            limits=httpx.Limits(max_keepalive_connections=0),
             transport=transport,
         )
 
@@ -134,18 +151,38 @@ class HttpClient:
         headers = validators.headers() if validators else {}
         if accept:
             headers["Accept"] = accept
+        expires = self._clock() + self.deadline
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retries + 1),
+            # No retry whose wait would end past the deadline: it could only fail at it.
+            stop=tenacity.stop_after_attempt(self.retries + 1)
+            | (lambda state: self._clock() + self._wait(state) >= expires),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(_Retryable),
             sleep=self._sleep,
             reraise=True,
         )
         try:
-            return retrying(self._get_once, url, params, headers, min_interval, error_bodies)
+            return retrying(self._get_once, url, params, headers, min_interval, error_bodies, expires)
         except _Retryable as exc:
-            tries = self.retries + 1
-            raise SourceError(f"{url}: {exc} (gave up after {tries} attempt{'s' if tries > 1 else ''})") from None
+            tries = retrying.statistics.get("attempt_number", 1)
+            why = f": another would end past the {self.deadline:g}-second deadline" if tries <= self.retries else ""
+            raise SourceError(f"{url}: {exc} (gave up after {tries} attempt{'s' if tries > 1 else ''}{why})") from None
+
+    def _past_deadline(self, url: str | httpx.URL) -> SourceError:
+        return SourceError(
+            f"{url}: no complete answer within the {self.deadline:g}-second deadline ([fetch] deadline_seconds)"
+        )
+
+    def _timeouts(self, expires: float) -> httpx.Timeout:
+        """The client's timeouts, none running past the deadline."""
+        left = max(expires - self._clock(), 0.001)
+        t = self._timeout
+        return httpx.Timeout(
+            connect=min(t.connect or left, left),
+            read=min(t.read or left, left),
+            write=min(t.write or left, left),
+            pool=min(t.pool or left, left),
+        )
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -171,50 +208,165 @@ class HttpClient:
         headers: dict[str, str],
         min_interval: float,
         error_bodies: bool,
+        expires: float,
     ) -> Response:
         self._pace(url, min_interval)
+        if self._clock() >= expires:
+            raise self._past_deadline(url)
+        watchdog = _Watchdog(expires - self._clock())
+        trace = {"trace": watchdog.trace}
         try:
-            with self._client.stream("GET", url, params=params, headers=headers) as response:
-                status = response.status_code
-                if status == 429 or status >= 500:
-                    wait = _retry_after(response.headers.get("Retry-After"))
-                    if wait is not None and wait > MAX_RETRY_AFTER:
-                        raise SourceError(f"{url}: HTTP {status}; Retry-After asks for {wait:.0f} s, skipped this run")
-                    raise _Retryable(f"HTTP {status}", wait)
-                if status == 304:
-                    return Response(str(response.url), 304, b"", validators=_validators(response))
-                if status >= 400 and not error_bodies:
-                    raise SourceError(f"{response.url}: HTTP {status} {response.reason_phrase}".rstrip())
-                body = self._read_capped(response)
-                content_type = response.headers.get("Content-Type", "")
-                return Response(
-                    url=str(response.url),
-                    status=status,
-                    body=body,
-                    content_type=content_type.split(";")[0].strip().lower(),
-                    charset=response.charset_encoding,
-                    validators=_validators(response),
-                )
+            with (
+                watchdog,
+                self._client.stream(
+                    "GET", url, params=params, headers=headers, timeout=self._timeouts(expires), extensions=trace
+                ) as response,
+            ):
+                return self._answer(url, response, error_bodies, expires)
         except httpx.TimeoutException as exc:
+            if watchdog.fired or self._clock() >= expires:
+                raise self._past_deadline(url) from None
             raise _Retryable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TooManyRedirects as exc:
             raise SourceError(f"{url}: too many redirects") from exc
+        except httpx.UnsupportedProtocol as exc:  # a redirect to file:// or ftp://: no retry will change it
+            raise SourceError(f"{url}: refused a redirect to a URL that is not http or https ({exc})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            if watchdog.fired:  # it shut the socket
+                raise self._past_deadline(url) from None
             raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def _answer(self, url: str, response: httpx.Response, error_bodies: bool, expires: float) -> Response:
+        """What the status says: a retry, an error, a 304, or the body read within the cap and deadline."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            wait = _retry_after(response.headers.get("Retry-After"))
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                raise SourceError(f"{url}: HTTP {status}; Retry-After asks for {wait:.0f} s, skipped this run")
+            raise _Retryable(f"HTTP {status}", wait)
+        if status == 304:
+            return Response(str(response.url), 304, b"", validators=_validators(response))
+        if status >= 400 and not error_bodies:
+            raise SourceError(f"{response.url}: HTTP {status} {response.reason_phrase}".rstrip())
+        body = self._read_capped(response, expires)
+        content_type = response.headers.get("Content-Type", "")
+        return Response(
+            url=str(response.url),
+            status=status,
+            body=body,
+            content_type=content_type.split(";")[0].strip().lower(),
+            charset=response.charset_encoding,
+            validators=_validators(response),
+        )
+
+    def _read_capped(self, response: httpx.Response, expires: float) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             size = int(declared)
             raise SourceError(f"{response.url}: body of {size:,} bytes is over the {self.max_bytes:,}-byte cap")
+        named = (e.strip().lower() for e in response.headers.get("Content-Encoding", "").split(","))
+        encodings = [e for e in named if e not in ("", "identity")]
+        raw: Iterable[bytes] = response.iter_raw()
+        if response.is_stream_consumed:  # an answer made in memory (a MockTransport's): httpx decoded it
+            raw, encodings = [response.content], []
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise SourceError(f"{response.url}: body is over the {self.max_bytes:,}-byte cap")
-            chunks.append(chunk)
+        try:
+            for chunk in _decoded(raw, encodings, self.max_bytes):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise _OverCap
+                if self._clock() >= expires:  # a server trickling bytes never lets a read time out
+                    raise self._past_deadline(response.url)
+                chunks.append(chunk)
+        except _OverCap:
+            raise SourceError(f"{response.url}: body is over the {self.max_bytes:,}-byte cap") from None
+        except _Undecodable as exc:
+            raise SourceError(f"{response.url}: {exc}") from None
         return b"".join(chunks)
+
+
+class _Watchdog:
+    """Shuts the socket of a request still running at its deadline.
+
+    By hand: httpx's timeouts bound each read, not a request, so a server trickling its status line
+    and headers a byte at a time trips none (the body is also checked as it streams, in `_read_capped`).
+    httpcore's `trace` extension hands over each new connection's stream; keep-alive is off, so
+    every request has one.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        with self._lock:
+            if sock is not None:
+                self._sockets.append(sock)
+            if self.fired:
+                self._shut()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _OverCap(Exception):
+    """A body, or one of its encoding layers, inflated past the size cap."""
+
+
+class _Undecodable(Exception):
+    """A body in an encoding we do not read, or not valid in the one it names."""
+
+
+def _decoded(raw: Iterable[bytes], encodings: list[str], cap: int) -> Iterator[bytes]:
+    """The body with each Content-Encoding undone, last applied first, every layer lazily and capped.
+
+    By hand, not httpx's decoders: they inflate each received chunk whole, so 1,368 bytes of gzip
+    in gzip become 512 MB in memory before any cap sees them.
+    """
+    stream: Iterable[bytes] = raw
+    for name in reversed(encodings):
+        if name not in _WBITS:
+            raise _Undecodable(f"the body is in an encoding we do not read ({name}); only {ACCEPT_ENCODING} are")
+        stream = _inflate(stream, name, cap)
+    return iter(stream)
+
+
+def _inflate(chunks: Iterable[bytes], name: str, cap: int) -> Iterator[bytes]:
+    """One layer, never more than `_INFLATE_STEP` bytes at a time nor `cap` in all."""
+    inflater = zlib.decompressobj(_WBITS[name])
+    total = 0
+    try:
+        for chunk in chunks:
+            data = chunk
+            while out := inflater.decompress(data, _INFLATE_STEP):
+                total += len(out)
+                if total > cap:
+                    raise _OverCap
+                yield out
+                data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise _Undecodable(f"the body is not valid {name} ({exc})") from None
 
 
 class SourceHttp:
