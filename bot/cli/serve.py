@@ -24,10 +24,11 @@ def slack(config: Config) -> None:
     """
     import logging
 
+    from bot.logs import log_to_stderr
     from bot.slack_app import serve_socket_mode
 
     # A long-running server: warnings and errors (a reconnect, a failed command) go to stderr with a time.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr(logging.WARNING, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve_socket_mode(config, on_connected=click.echo)
 
 
@@ -60,7 +61,9 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
         click.echo("Note: [web] base_url is not set, so digests carry no links for this server to answer", err=True)
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from bot.logs import log_to_stderr
+
+    log_to_stderr(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     from bot.slack_app import missing_secrets, slack_routes
 
     extra_routes = []
