@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from bot.cli.common import config_option, open_store
@@ -48,12 +46,12 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
-    from bot.channels import SECRET_ENV
+    from bot.channels import SECRET_ENV, read_secret
     from bot.errors import ConfigError
     from bot.links import Links
     from bot.web import build_app
 
-    secret = os.environ.get(SECRET_ENV, "")
+    secret = read_secret()
     if not secret:
         raise ConfigError(f"{SECRET_ENV} is not set: `bot serve` checks the signed links with it")
     links = Links(secret, config.web.base_url or "http://localhost", feedback_max_age=config.web.feedback_days * 86_400)
