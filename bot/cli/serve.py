@@ -56,7 +56,11 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
         raise ConfigError(f"{SECRET_ENV} is not set: `bot serve` checks the signed links with it")
     links = Links(secret, config.web.base_url or "http://localhost", feedback_max_age=config.web.feedback_days * 86_400)
     if not config.web.base_url:
-        click.echo("Note: [web] base_url is not set, so digests carry no links for this server to answer", err=True)
+        click.echo(
+            "Note: [web] base_url is not set, so digests carry no links for this server to answer,"
+            " and it answers only requests to localhost",
+            err=True,
+        )
     import logging
 
     from bot.logs import log_to_stderr
