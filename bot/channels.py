@@ -19,6 +19,9 @@ from bot.links import Links
 from bot.notify import Notifier, OutboxNotifier
 
 SECRET_ENV = "BOT_SECRET"
+# HMAC keys shorter than the 32 bytes of a token_urlsafe(32) can be guessed offline from one link.
+MIN_SECRET_BYTES = 32
+MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
 
 
@@ -30,9 +33,23 @@ class Channels:
     unsubscribe_mailto: str | None = None
 
 
-def make_links(config: Config) -> tuple[Links | None, str | None]:
-    """The link signer, or None and the one-line reason links are off."""
+def read_secret() -> str:
+    """BOT_SECRET, or "" when it is not set; ConfigError when it is too short to sign links safely.
+
+    Whitespace does not count towards its length, so 40 spaces are no secret.
+    """
     secret = os.environ.get(SECRET_ENV, "")
+    if secret and len("".join(secret.split()).encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{SECRET_ENV} is too short: it needs {MIN_SECRET_BYTES} bytes or more that are not spaces; "
+            f"make one with: {MAKE_SECRET}"
+        )
+    return secret
+
+
+def make_links(config: Config) -> tuple[Links | None, str | None]:
+    """The link signer, or None and the one-line reason links are off; ConfigError for a weak BOT_SECRET."""
+    secret = read_secret()
     if not config.web.base_url and not secret:
         return None, f"emails carry no unsubscribe or 👍/👎 links: set [web] base_url and {SECRET_ENV}"
     if not config.web.base_url:

@@ -2,8 +2,8 @@
 
 - Socket Mode (`bot slack`, needs `SLACK_APP_TOKEN`): the bot dials out to Slack, no public endpoint.
 - HTTP mode: `slack_routes(config)` gives Starlette routes for `/slack/events`, for `bot serve`;
-  every request is verified with `SLACK_SIGNING_SECRET` (bolt answers 401 to a bad signature or a
-  timestamp more than 5 minutes off).
+  every request is verified with `SLACK_SIGNING_SECRET` before bolt sees it: a missing or bad
+  signature, or a timestamp more than 5 minutes off or no number, gets a 401, and its body is never logged.
 
 `/papers` is acknowledged at once; the work (database, ranking for `preview`) runs in a bolt lazy
 listener after the ack, and the answer goes back through the command's response_url. Usage replies
@@ -21,7 +21,7 @@ import http.client
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Config
 from bot.errors import BotError, ConfigError, ProfileError
@@ -204,33 +205,48 @@ def _vote_handler(store: Store, action_id: str) -> Callable[..., None]:
     return on_click
 
 
-def slack_routes(config: Config, app: App | None = None) -> list[Any]:
+def slack_routes(config: Config) -> list[Any]:
     """Starlette routes serving the Slack app over HTTP at /slack/events, for `bot serve` to mount.
 
     Raises ConfigError (one line) when SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET is missing; call
     `missing_secrets("http")` first to leave Slack off instead.
     """
+    if note := missing_secrets("http"):
+        raise ConfigError(note)
+    secret = os.environ["SLACK_SIGNING_SECRET"]
+    app = create_app(config, token=os.environ["SLACK_BOT_TOKEN"].strip(), signing_secret=secret)
+    return [events_route(app, secret)]
+
+
+def events_route(bolt: App, signing_secret: str) -> Any:
+    """The Starlette route of `bolt` at /slack/events; a request without Slack's signature gets a 401
+    before bolt sees it, since bolt would log its whole body and answer 500 to a timestamp that is no number."""
     from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    if app is None:
-        if note := missing_secrets("http"):
-            raise ConfigError(note)
-        app = create_app(
-            config, token=os.environ["SLACK_BOT_TOKEN"].strip(), signing_secret=os.environ["SLACK_SIGNING_SECRET"]
-        )
-    bolt = app
+    verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
         body = await request.body()
+        if not _signed(verifier, body, request.headers):
+            log.info("refused a request to %s: no valid Slack signature", EVENTS_PATH)
+            return JSONResponse({"error": "invalid request"}, status_code=401)
         # bolt's App is synchronous; dispatching in a worker thread keeps the event loop free for other requests.
         response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(response)
 
-    return [Route(EVENTS_PATH, slack_events, methods=["POST"])]
+    return Route(EVENTS_PATH, slack_events, methods=["POST"])
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
+    timestamp, signature = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+    try:
+        return verifier.is_valid(body.decode("utf-8"), timestamp, signature)
+    except ValueError:  # a timestamp that is no number, or a body that is no UTF-8 (UnicodeDecodeError)
+        return False
 
 
 def serve_socket_mode(

@@ -21,6 +21,7 @@ from tests.conftest import CONFIG, SEED_PAGE
 from tests.smtp_server import PASSWORD, USER, smtp_server
 from tests.test_run import at
 
+SECRET = "cli-secret-0123456789-abcdefghijklmnop"
 SMTP_CONFIG = """
 [smtp]
 host = "{host}"
@@ -64,7 +65,7 @@ def prepare_profiles(bot) -> None:
 def test_digest_sends_real_mail_through_the_configured_server(workdir, bot, monkeypatch, tmp_path):
     prepare_profiles(bot)
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
-    monkeypatch.setenv("BOT_SECRET", "cli-secret")
+    monkeypatch.setenv("BOT_SECRET", SECRET)
     with smtp_server(tmp_path) as server:
         configure(workdir, server)
         result = bot("digest")
@@ -182,6 +183,22 @@ def test_serve_refuses_to_start_without_a_secret(workdir, bot):
     )
 
 
+@pytest.mark.parametrize("secret", ["s", " " * 40, "x" * 31, "a" + " " * 40 + "b", "\t\n" * 20])
+@pytest.mark.parametrize("command", [("serve",), ("digest",), ("run", "--once")])
+def test_a_weak_secret_is_refused_in_one_line_naming_how_to_make_one(workdir, bot, monkeypatch, secret, command):
+    configure(workdir, web='base_url = "https://papers.example.org"')
+    prepare_profiles(bot)
+    monkeypatch.setenv("BOT_SECRET", secret)
+    result = bot(*command)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: BOT_SECRET is too short: it needs 32 bytes or more that are not spaces; "
+        'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"\n',
+    )
+    with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store, store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(digests)).scalar() == 0, "nothing composed"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -192,7 +209,7 @@ def test_serve_answers_a_one_click_unsubscribe_for_real(workdir, bot):
     configure(workdir, web='base_url = "https://papers.example.org"')
     assert bot("profile", "add", "sd", "-k", "decoding", "--email", "sd@example.org").exit_code == 0
     port = _free_port()
-    env = {"BOT_SECRET": "serve-secret", "PATH": "/usr/bin:/bin"}
+    env = {"BOT_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port)],
         cwd=workdir,
@@ -212,7 +229,7 @@ def test_serve_answers_a_one_click_unsubscribe_for_real(workdir, bot):
                 pytest.fail("bot serve did not answer /healthz")
             with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
                 profile = store.profile("sd")
-                url = Links("serve-secret", "https://papers.example.org").unsubscribe_url(profile.id, "sd@example.org")
+                url = Links(SECRET, "https://papers.example.org").unsubscribe_url(profile.id, "sd@example.org")
                 response = client.post(
                     url.removeprefix("https://papers.example.org"), data={"List-Unsubscribe": "One-Click"}
                 )

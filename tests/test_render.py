@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from email import policy
 
 from bot.deliver import prepare
+from bot.links import Links
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.render import EmailLinks, build_message, escape_mrkdwn, render_email, render_slack, subject_line
 from bot.render.email import MAX_HTML_BYTES
@@ -157,3 +158,39 @@ def test_fifty_long_papers_stay_under_gmails_clipping_size():
     assert rendered.html.count("/feedback/") == 100
     assert long[:1000] in render_email(digest_of(listings[0]), abstract_chars=2000).html
     assert long[:1000] not in rendered.html and "Lorem ipsum dolor" in rendered.html
+
+
+def test_fifty_papers_with_giant_fields_stay_under_the_clip_with_the_unsubscribe_link():
+    links_of = Links("render-test-secret-0123456789abcdefghij", "https://papers.example.org")
+    giant = "Speculative decoding & <b>draft</b> models " * 2500  # 100,000 characters
+    listings = [
+        Listing(
+            id=f"arxiv:2611.{i:05d}",
+            title=f"{i} {giant}",
+            abstract=giant,
+            authors=(giant, "x" * 100_000, "Ada Lovelace"),
+            url="https://arxiv.org/abs/" + "9" * 100_000,
+            source="hf-daily",
+            upvotes=7,
+        )
+        for i in range(50)
+    ]
+    profile = Profile(name="p", keywords=["x"], email="p@example.org")
+    items = tuple(DigestItem(listing=item, score=0.5, why=(giant, "y" * 100_000)) for item in listings)
+    digest = Digest(id=7, profile=profile, channel="email", period="2026-11-27", items=items, created_at=NOW)
+    unsubscribe = links_of.unsubscribe_url(1, "p@example.org")
+    votes = {
+        item.id: (
+            links_of.feedback_url(1, "p@example.org", item.id, 1),
+            links_of.feedback_url(1, "p@example.org", item.id, -1),
+        )
+        for item in listings
+    }
+    links = EmailLinks(unsubscribe=unsubscribe, votes=votes)
+    html = render_email(digest, abstract_chars=2000, links=links).html
+    assert len(html.encode("utf-8")) <= MAX_HTML_BYTES
+    assert html.count(f'href="{unsubscribe}"') == 2, "in the footer, and first of all links"
+    assert html.index(unsubscribe) < html.index("/feedback/")
+    assert html.count("/feedback/") == 100 and "arxiv.org/abs/999" not in html, "no link longer than a real one"
+    assert all(f">{i}.</span>" in html for i in range(1, 51))
+    assert all(f"{i} Speculative decoding" in html for i in range(50))

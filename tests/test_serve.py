@@ -14,6 +14,8 @@ import pytest
 from tests.slack_server import slack_server
 from tests.test_slack_app import SECRET, command_body, sign
 
+BOT_SECRET = "serve-test-secret-0123456789abcdefgh"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -53,7 +55,8 @@ def test_serve_answers_slack_at_slack_events_when_its_secrets_are_set(workdir):
     with slack_server() as slack:
         config = workdir / "config" / "bot.toml"
         config.write_text(config.read_text() + f'\n[slack]\napi_url = "{slack.api_url}"\n')
-        proc, port = serve(workdir, {"BOT_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET})
+        env = {"BOT_SECRET": BOT_SECRET, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET}
+        proc, port = serve(workdir, env)
         try:
             body, _hook = command_body(slack, "help")
             url = f"http://127.0.0.1:{port}/slack/events"
@@ -67,7 +70,7 @@ def test_serve_answers_slack_at_slack_events_when_its_secrets_are_set(workdir):
 
 
 def test_serve_without_slack_secrets_serves_the_links_and_says_slack_is_off(workdir):
-    proc, port = serve(workdir, {"BOT_SECRET": "s"})
+    proc, port = serve(workdir, {"BOT_SECRET": BOT_SECRET})
     try:
         missing = httpx.post(f"http://127.0.0.1:{port}/slack/events", content="x")
     finally:

@@ -7,6 +7,7 @@ response_url point at the local server playing Slack, which records what the app
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ from bot.errors import ConfigError
 from bot.models import Profile
 from bot.notify.slack import make_client
 from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, button_value
-from bot.slack_app import create_app, missing_secrets, slack_routes
+from bot.slack_app import create_app, events_route, missing_secrets, slack_routes
 from bot.slack_commands import USAGE, profile_name
 from bot.store import Store
 from tests.asgi_server import serve_in_thread
@@ -357,7 +358,7 @@ def test_a_stale_timestamp_is_refused_with_401(app, slack, db):
 
 @pytest.fixture
 def http_app(app):
-    with serve_in_thread(Starlette(routes=slack_routes(Config(), app))) as base:
+    with serve_in_thread(Starlette(routes=[events_route(app, SECRET)])) as base:
         yield f"{base}/slack/events"
 
 
@@ -376,6 +377,28 @@ def test_http_mode_refuses_bad_and_stale_signatures(http_app, slack, db):
     assert httpx.post(http_app, content=body, headers=stale).status_code == 401
     unsigned = {"content-type": "application/x-www-form-urlencoded"}
     assert httpx.post(http_app, content=body, headers=unsigned).status_code == 401
+    assert db.profiles() == []
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "body"),
+    [
+        ("abc", "command=/papers&text=help"),
+        ("", "command=/papers&text=help"),
+        (None, "x" * 100_000 + "\n2026-12-03 12:00:00 bot.web: profile ada: email unsubscribed"),
+        (str(int(time.time())), b"\xff\xfe not utf-8"),
+    ],
+)
+def test_an_unsigned_request_gets_401_and_its_body_is_never_logged(http_app, slack, db, caplog, timestamp, body):
+    caplog.set_level(logging.DEBUG)
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-slack-signature": "v0=00"}
+    if timestamp is not None:
+        headers["x-slack-request-timestamp"] = timestamp
+    response = httpx.post(http_app, content=body, headers=headers)
+    assert response.status_code == 401
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "xxxxx" not in logged and "email unsubscribed" not in logged and "text=help" not in logged
+    assert "no valid Slack signature" in logged
     assert db.profiles() == []
 
 

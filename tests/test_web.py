@@ -42,6 +42,37 @@ def test_healthz_and_extra_routes(setup):
     assert client.post("/slack/events").text == "slack here"
 
 
+def test_only_the_hosts_of_base_url_and_loopback_are_served_and_no_redirect_names_a_host(setup):
+    _store, _profile, _links, client = setup
+    assert client.get("/healthz", headers={"Host": "papers.example.org"}).text == "ok"
+    assert client.get("/healthz", headers={"Host": "localhost:8080"}).text == "ok"
+    forged = client.get("/healthz", headers={"Host": "evil.example"})
+    assert forged.status_code == 400
+    slash = client.get("/healthz/", headers={"Host": "papers.example.org"})
+    assert slash.status_code == 404 and "location" not in slash.headers
+    assert client.get("/healthz/", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_a_body_over_the_cap_gets_413_and_changes_nothing(setup):
+    store, profile, links, _client = setup
+    reads = []
+
+    async def reader(request):
+        reads.append(len(await request.body()))
+        return PlainTextResponse("read")
+
+    extra = [Route("/slack/events", reader, methods=["POST"])]
+    url = path_of(links.unsubscribe_url(profile.id, "ada@example.org"))
+    app = build_app(store, links, extra_routes=extra, max_body_bytes=1000)
+    with serve(app) as base, httpx.Client(base_url=base) as client:
+        declared = client.post(url, content=b"x" * 5000)
+        chunked = client.post("/slack/events", content=iter([b"x" * 600, b"x" * 600]))
+        small = client.post("/slack/events", content=b"x" * 1000)
+    assert declared.status_code == 413 and not store.profile("ada").email_unsubscribed
+    assert "content-length" not in chunked.request.headers and chunked.status_code == 413
+    assert small.text == "read" and reads == [1000], "the reader never got the oversized body"
+
+
 def test_unsubscribe_by_page_asks_first_then_acts_once(setup):
     store, profile, links, client = setup
     url = path_of(links.unsubscribe_url(profile.id, "ada@example.org"))

@@ -64,6 +64,8 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
         if preview:
             _write_preview(config, store, profiles[0], now, out_path)
             return
+        # Channels first: a bad setting (a weak BOT_SECRET) is refused before any digest is composed.
+        channels = None if dry_run else make_channels(config)
         composed = compose_digests(
             store,
             profiles,
@@ -73,10 +75,9 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
             dry_run=dry_run,
             **config.rank.model_options(),
         )
-        if dry_run:
+        if channels is None:
             _print_dry_run(composed, _stored(store, composed))
             return
-        channels = make_channels(config)
         outcomes = deliver_pending(
             store,
             channels.notifiers,

@@ -31,9 +31,10 @@ def run(config: Config, once: bool) -> None:
     import logging
 
     from bot.channels import make_channels
+    from bot.logs import log_to_stderr
     from bot.scheduler import run as run_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log_to_stderr(logging.INFO, "%(asctime)s %(levelname)s %(message)s")
     channels = make_channels(config)
     for note in channels.notes:
         logging.getLogger("bot.run").info(note)

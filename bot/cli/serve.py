@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from bot.cli.common import config_option, open_store
@@ -24,10 +22,11 @@ def slack(config: Config) -> None:
     """
     import logging
 
+    from bot.logs import log_to_stderr
     from bot.slack_app import serve_socket_mode
 
     # A long-running server: warnings and errors (a reconnect, a failed command) go to stderr with a time.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr(logging.WARNING, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve_socket_mode(config, on_connected=click.echo)
 
 
@@ -47,20 +46,26 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
-    from bot.channels import SECRET_ENV
+    from bot.channels import SECRET_ENV, read_secret
     from bot.errors import ConfigError
     from bot.links import Links
     from bot.web import build_app
 
-    secret = os.environ.get(SECRET_ENV, "")
+    secret = read_secret()
     if not secret:
         raise ConfigError(f"{SECRET_ENV} is not set: `bot serve` checks the signed links with it")
     links = Links(secret, config.web.base_url or "http://localhost", feedback_max_age=config.web.feedback_days * 86_400)
     if not config.web.base_url:
-        click.echo("Note: [web] base_url is not set, so digests carry no links for this server to answer", err=True)
+        click.echo(
+            "Note: [web] base_url is not set, so digests carry no links for this server to answer,"
+            " and it answers only requests to localhost",
+            err=True,
+        )
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from bot.logs import log_to_stderr
+
+    log_to_stderr(logging.INFO, "%(asctime)s %(name)s: %(message)s")
     from bot.slack_app import missing_secrets, slack_routes
 
     extra_routes = []

@@ -19,6 +19,11 @@ from bot.models import Digest
 from bot.render.text import meta_line, one_line, safe_url, shorten
 
 SUBJECT_TITLE_CHARS = 60
+# Titles, author lines and reasons are cut to this many characters (halved, down to the floor,
+# while the HTML is still too big); a paper link longer than MAX_URL_CHARS is left out.
+FIELD_CHARS = 300
+MIN_FIELD_CHARS = 40
+MAX_URL_CHARS = 500
 # Gmail clips an HTML part over about 102 KB behind a "view entire message" link.
 MAX_HTML_BYTES = 100_000
 # RFC 5322's hard line limit. With the default 78, Python's email package turns a header holding
@@ -62,29 +67,40 @@ def subject_line(digest: Digest) -> str:
 
 
 def render_email(digest: Digest, *, abstract_chars: int = 400, links: EmailLinks | None = None) -> RenderedEmail:
-    """The digest as text and as inlined HTML; abstracts are cut shorter until the HTML fits MAX_HTML_BYTES."""
+    """The digest as text and as inlined HTML; abstracts, then titles, authors and reasons, are cut
+    shorter until the HTML fits MAX_HTML_BYTES (the unsubscribe link also heads the HTML, in case not)."""
+    field_chars = FIELD_CHARS
     while True:
-        rendered = _render(digest, abstract_chars, links)
-        if len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES or abstract_chars == 0:
+        rendered = _render(digest, abstract_chars, field_chars, links)
+        if len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES or field_chars == MIN_FIELD_CHARS:
             return rendered
-        abstract_chars = abstract_chars // 2 if abstract_chars > 50 else 0
+        if abstract_chars:
+            abstract_chars = abstract_chars // 2 if abstract_chars > 50 else 0
+        else:
+            field_chars = max(field_chars // 2, MIN_FIELD_CHARS)
 
 
-def _render(digest: Digest, abstract_chars: int, links: EmailLinks | None) -> RenderedEmail:
+def _short_url(url: str | None) -> str | None:
+    return url if url and len(url) <= MAX_URL_CHARS else None
+
+
+def _render(digest: Digest, abstract_chars: int, field_chars: int, links: EmailLinks | None) -> RenderedEmail:
     subject = subject_line(digest)
     votes = links.votes if links else {}
-    items = [
-        {
-            "title": one_line(item.listing.title),
-            "url": safe_url(item.listing.url),
-            "meta": meta_line(item.listing),
-            "abstract": shorten(item.listing.abstract, abstract_chars) if abstract_chars else "",
-            "why": ", ".join(item.why) or "overall similarity",
-            "up_url": votes.get(item.listing.id, (None, None))[0],
-            "down_url": votes.get(item.listing.id, (None, None))[1],
-        }
-        for item in digest.items
-    ]
+    items = []
+    for item in digest.items:
+        up, down = (_short_url(url) for url in votes.get(item.listing.id, (None, None)))
+        items.append(
+            {
+                "title": shorten(item.listing.title, field_chars),
+                "url": _short_url(safe_url(item.listing.url)),
+                "meta": shorten(meta_line(item.listing), field_chars),
+                "abstract": shorten(item.listing.abstract, abstract_chars) if abstract_chars else "",
+                "why": shorten(", ".join(item.why), field_chars) or "overall similarity",
+                "up_url": up if up and down else None,
+                "down_url": down if up and down else None,
+            }
+        )
     context = {
         "subject": subject,
         "heading": f"Papers for {digest.profile.name}",

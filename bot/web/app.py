@@ -9,6 +9,9 @@ Takes a Store and a `Links` signer; reads no configuration. Routes:
                                reader's vote is recorded already (changes nothing)
     POST /feedback/{token}     records the vote: the confirm button
 
+Only requests for the host of `links.base_url` or a loopback address are answered (400 otherwise),
+request bodies over MAX_BODY_BYTES get a 413, and no answer builds a URL from the request's headers.
+
 Every answer is idempotent: unsubscribing twice, or voting the same way twice, changes nothing more.
 A bad, expired or tampered token gets a 400 page and changes nothing. Handlers are plain functions,
 which Starlette runs in its thread pool, because the store's calls block.
@@ -18,12 +21,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.errors import ProfileError
 from bot.links import FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
@@ -32,6 +40,10 @@ from bot.store import Store
 # One line per action, naming the profile but never the token: whoever holds a token can use it,
 # so `bot serve` turns uvicorn's access log (which prints every path) off.
 log = logging.getLogger("bot.web")
+
+# Slack's events and a one-click POST are a few KB; a larger body is refused before it is read.
+MAX_BODY_BYTES = 1_000_000
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 _env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(default=True))
 
@@ -59,7 +71,29 @@ def _bad_link(reason: str) -> Response:
     return _page("This link does not work", f"{reason[:1].upper()}{reason[1:]}. Nothing was changed.", status=400)
 
 
-def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+class _RefuseDeclaredTooLarge:
+    """A 413 before any handler runs for a body whose Content-Length is over the cap.
+
+    Starlette's max_body_size trips only when a handler reads the body (which covers chunked
+    bodies), and the unsubscribe and vote handlers act without reading theirs.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = Headers(scope=scope).get("content-length", "")
+            if length.isdigit() and int(length) > self.max_body_size:
+                await PlainTextResponse("Content Too Large", status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def build_app(
+    store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] = (), max_body_bytes: int = MAX_BODY_BYTES
+) -> Starlette:
     """The web app; `extra_routes` (e.g. the Slack endpoint) are mounted beside the bot's own."""
 
     def healthz(request: Request) -> Response:
@@ -131,4 +165,17 @@ def build_app(store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] =
         Route(FEEDBACK_PATH + "{token}", feedback, methods=["GET", "POST"]),
         *extra_routes,
     ]
-    return Starlette(routes=routes)
+    # A forged Host header must not reach a handler, nor a redirect Starlette would build from it.
+    public = urlsplit(links.base_url).hostname or "localhost"
+    hosts = [*LOOPBACK_HOSTS, f"[{public}]" if ":" in public else public]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
+            Middleware(_RefuseDeclaredTooLarge, max_body_size=max_body_bytes),
+        ],
+        max_body_size=max_body_bytes,
+    )
+    # "/healthz/" would otherwise get a redirect to the Host header's address; a 404 names no host.
+    app.router.redirect_slashes = False
+    return app
