@@ -18,7 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.channels import Channels
 from bot.deliver import deliver_pending
+from bot.flow.settings import Settings
 from bot.models import Listing, Profile
 from bot.notify import SmtpNotifier
 from bot.store import Store
@@ -47,7 +49,7 @@ def run(server_port: int, url: str, n: int, batch: int) -> float:
     store = prepare(url, n)
     notifier = SmtpNotifier(host="127.0.0.1", port=server_port, security="none", attempts=1, backoff=0)
     start = time.perf_counter()
-    outcomes = deliver_pending(store, {"email": notifier}, sender="bot@example.org", batch=batch)
+    outcomes = deliver_pending(store, Channels({"email": notifier}), Settings(sender="bot@example.org", batch=batch))
     elapsed = time.perf_counter() - start
     store.close()
     assert sum(1 for o in outcomes if o.receipt) == n, "every digest delivered"

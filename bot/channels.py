@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -27,8 +28,8 @@ SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
 
 @dataclass(frozen=True)
 class Channels:
-    notifiers: dict[str, Notifier]
-    notes: tuple[str, ...]  # one line per channel that fell back to the outbox, and why
+    notifiers: Mapping[str, Notifier]
+    notes: tuple[str, ...] = ()  # one line per channel that fell back to the outbox, and why
     links: Links | None = None  # signs unsubscribe and 👍/👎 links; None: emails carry none
     unsubscribe_mailto: str | None = None
 

@@ -12,7 +12,6 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -57,14 +56,6 @@ class RankConfig:
     def __post_init__(self) -> None:
         if self.window < 1 or self.refresh_days < 1:
             raise ConfigError(f"[rank] window and refresh_days must be ≥ 1, not {self.window} and {self.refresh_days}")
-
-    def model_options(self) -> dict[str, Any]:
-        """The keyword arguments `compose_digests` takes to use the saved text model."""
-        return {
-            "model_path": Path(self.model_path),
-            "window": self.window,
-            "refresh": timedelta(days=self.refresh_days),
-        }
 
 
 @dataclass(frozen=True)

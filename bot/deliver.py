@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import DeliveryConfig
+from bot.channels import Channels
 from bot.errors import ChannelDown, DeliveryError
+from bot.flow.settings import RetryPolicy, Settings
 from bot.links import Links
 from bot.models import Digest
 from bot.notify import Delivery, Notifier
@@ -39,28 +40,6 @@ class DeliveryOutcome:
     error: str | None = None
     will_retry: bool = False
     channel_down: bool = False  # the channel could not be reached: its other deliveries were left untried
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Temporary failures wait base, 2·base, 4·base, ... (at most `cap`), up to `max_attempts` in all."""
-
-    max_attempts: int = 8
-    base: timedelta = timedelta(minutes=1)
-    cap: timedelta = timedelta(hours=1)
-
-    def retry_at(self, attempts: int, now: datetime) -> datetime | None:
-        if attempts >= self.max_attempts:
-            return None
-        return now + min(self.base * 2 ** max(attempts - 1, 0), self.cap)
-
-
-def retry_policy(config: DeliveryConfig) -> RetryPolicy:
-    return RetryPolicy(
-        max_attempts=config.max_attempts,
-        base=timedelta(seconds=config.retry_base_seconds),
-        cap=timedelta(seconds=config.retry_max_seconds),
-    )
 
 
 def process_owner() -> str:
@@ -142,19 +121,13 @@ class _Pass:
 
 def deliver_pending(
     store: Store,
-    notifiers: Mapping[str, Notifier],
+    channels: Channels,
+    settings: Settings,
     *,
-    sender: str,
-    abstract_chars: int = 400,
     profile: str | None = None,
     owner: str | None = None,
-    lease: timedelta = timedelta(minutes=5),
-    batch: int = 20,
-    retry: RetryPolicy = RetryPolicy(),
     should_stop: Callable[[], bool] = lambda: False,
     include_waiting: bool = False,
-    links: Links | None = None,
-    unsubscribe_mailto: str | None = None,
 ) -> list[DeliveryOutcome]:
     """Deliver every ready delivery once, batch by batch, until none is left or `should_stop()` says so.
 
@@ -167,20 +140,21 @@ def deliver_pending(
     to another process.
     """
     render = {
-        "sender": sender,
-        "abstract_chars": abstract_chars,
-        "links": links,
-        "unsubscribe_mailto": unsubscribe_mailto,
+        "sender": settings.sender,
+        "abstract_chars": settings.abstract_chars,
+        "links": channels.links,
+        "unsubscribe_mailto": channels.unsubscribe_mailto,
     }
-    run = _Pass(store, notifiers, owner or process_owner(), lease, retry, render, should_stop)
+    owner = owner or process_owner()
+    run = _Pass(store, channels.notifiers, owner, settings.lease, settings.retry, render, should_stop)
     outcomes: list[DeliveryOutcome] = []
     cursor = 0
     while not should_stop():
         claimed = store.claim_deliveries(
             run.owner,
             now=_utcnow(),
-            lease=lease,
-            limit=batch,
+            lease=settings.lease,
+            limit=settings.batch,
             after_id=cursor,
             profile=profile,
             include_waiting=include_waiting,

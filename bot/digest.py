@@ -10,11 +10,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot.flow.settings import Settings
 from bot.models import Listing, Profile
 from bot.schedule import Occurrence, current_period, latest_due
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.rank.model import TextModel
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,7 @@ class ComposedDigest:
     # "unsubscribed" (its only address unsubscribed, so it has nowhere to go)
     status: str
     digest_ids: tuple[int, ...] = ()
-
-
-def period_for(profile: Profile, now: datetime) -> str:
-    """The profile's current period in its own time zone: a local date, or an ISO week for weekly digests."""
-    return current_period(profile, now)
+    candidates: int = 0  # how many listings it was chosen from (a dry run says it)
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,12 @@ def due_periods(store: Store, profiles: Sequence[Profile], *, now: datetime, cat
 def compose_digests(
     store: Store,
     profiles: Sequence[Profile],
+    settings: Settings,
     *,
     now: datetime,
-    max_age_days: int,
-    message_domain: str = "localhost",
-    dry_run: bool = False,
     periods: Mapping[str, Occurrence] | None = None,
+    dry_run: bool = False,
     ignore_composed: bool = False,
-    model_path: Path | None = None,
-    window: int = 50_000,
-    refresh: timedelta = timedelta(days=7),
 ) -> list[ComposedDigest]:
     """Create a digest for each profile that has none yet for its period (a dry run creates nothing).
 
@@ -88,78 +84,124 @@ def compose_digests(
     recorded as "empty" (or sent as an empty digest when the profile asks for that), so the next
     tick does not rank it again; a digest made by hand with nothing new records nothing.
     `ignore_composed` (a preview) ranks a profile even when this period's digest exists already.
-    With `model_path`, listings are vectorized by the saved text model (fitted again on the newest
-    `window` listings when it is missing or older than `refresh`); without it, on the candidates.
     """
-    if periods is not None:
-        profiles = [p for p in profiles if p.name in periods]
-    occurrence = {p.name: periods[p.name] if periods is not None else None for p in profiles}
-    period = {
-        p.name: o.period if o else current_period(p, now) for p, o in zip(profiles, occurrence.values(), strict=True)
-    }
-    gone = [ComposedDigest(p, period[p.name], (), "unsubscribed") for p in profiles if not p.channels]
-    profiles = [p for p in profiles if p.channels]
-    due = [
-        p for p in profiles if ignore_composed or not set(p.channels) <= store.existing_channels(_id(p), period[p.name])
-    ]
-    done = gone + [ComposedDigest(p, period[p.name], (), "already composed") for p in profiles if p not in due]
+    wanted = _wanted(profiles, periods, now)
+    due = [w.profile for w in wanted.values() if w.profile.channels and (ignore_composed or not _composed(store, w))]
+    done = _not_due([w for w in wanted.values() if w.profile not in due])
     if not due:
         return done
+    chosen, candidates = choose(store, due, settings, now=now)
+    if dry_run:
+        return done + [_unrecorded(wanted[p.name], items, candidates) for p, items in chosen]
+    return done + [_record(store, wanted[p.name], items, settings, now) for p, items in chosen]
 
-    due = [with_feedback(p, store.feedback_votes(p)) for p in due]
-    candidates = store.listings(since=now - timedelta(days=max_age_days))
+
+def _unrecorded(wanted: _Wanted, chosen: Chosen, candidates: int) -> ComposedDigest:
+    status = "would send" if chosen else "nothing new"
+    return ComposedDigest(wanted.profile, wanted.period, chosen, status, candidates=candidates)
+
+
+def _not_due(left: list[_Wanted]) -> list[ComposedDigest]:
+    """Those with nowhere to go (told first), then those whose digest for the period is made."""
+    gone = [ComposedDigest(w.profile, w.period, (), "unsubscribed") for w in left if not w.profile.channels]
+    made = [ComposedDigest(w.profile, w.period, (), "already composed") for w in left if w.profile.channels]
+    return gone + made
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A profile and the period its digest is for: the scheduled one, else the current one (by hand)."""
+
+    profile: Profile
+    scheduled: Occurrence | None
+    period: str
+
+
+def _wanted(profiles: Sequence[Profile], periods: Mapping[str, Occurrence] | None, now: datetime) -> dict[str, _Wanted]:
+    """By name, each profile to compose and its period: the scheduled one if `periods` has any, else the current one."""
+    if periods is None:
+        return {p.name: _Wanted(p, None, current_period(p, now)) for p in profiles}
+    return {p.name: _Wanted(p, periods[p.name], periods[p.name].period) for p in profiles if p.name in periods}
+
+
+def _composed(store: Store, wanted: _Wanted) -> bool:
+    return set(wanted.profile.channels) <= store.existing_channels(_id(wanted.profile), wanted.period)
+
+
+Chosen = tuple[tuple[Listing, float, tuple[str, ...]], ...]
+
+
+def choose(
+    store: Store, profiles: Sequence[Profile], settings: Settings, *, now: datetime
+) -> tuple[list[tuple[Profile, Chosen]], int]:
+    """Each profile's best listings it has not been sent yet, and how many candidates there were.
+
+    The profiles' feedback counts as example papers; the saved text model vectorizes (see `text_model`).
+    """
+    profiles = [with_feedback(p, store.feedback_votes(p)) for p in profiles]
+    candidates = store.listings(since=now - timedelta(days=settings.max_age_days))
     known = {item.id for item in candidates}
     # Example papers may be older than the window: they shape the profile but are never candidates.
-    examples = {i for p in due for i in p.likes + p.dislikes if i not in known}
+    examples = {i for p in profiles for i in p.likes + p.dislikes if i not in known}
     corpus = candidates + store.listings(ids=examples)
-    skip = {p.name: store.sent_listing_ids(_id(p)) | examples for p in due}
+    skip = {p.name: store.sent_listing_ids(_id(p)) | examples for p in profiles}
     by_id = {item.id: item for item in corpus}
 
     from bot.rank import rank  # imports scikit-learn: only when there is something to rank
-    from bot.rank.model import current_model
 
-    model = None
-    if model_path is not None:
-        model = current_model(model_path, lambda n: store.listings(limit=n), window=window, max_age=refresh, now=now)
-    composed = []
     ranked = rank(
         corpus,
-        due,
-        top={p.name: p.top for p in due},
-        min_score={p.name: p.min_score for p in due},
+        profiles,
+        top={p.name: p.top for p in profiles},
+        min_score={p.name: p.min_score for p in profiles},
         skip=skip,
-        model=model,
+        model=text_model(store, settings, now=now),
     )
-    for profile, results in ranked:
-        key = period[profile.name]
-        scheduled = occurrence[profile.name]
-        chosen = tuple((by_id[r.listing_id], r.score, r.why) for r in results)
-        if dry_run:
-            composed.append(ComposedDigest(profile, key, chosen, "would send" if chosen else "nothing new"))
-            continue
-        if not chosen and scheduled is None:
-            composed.append(ComposedDigest(profile, key, (), "nothing new"))
-            continue
-        ids = store.create_digests(
-            profile,
-            key,
-            [(item.id, score, why) for item, score, why in chosen],
-            message_id=make_msgid(domain=message_domain),
-            now=now,
-            due_at=scheduled.due_at if scheduled else None,
-            # A scheduled period with nothing left is still recorded: as an empty digest to send, or as handled.
-            if_empty=("send" if profile.send_empty else "record") if scheduled else "drop",
-        )
-        kept = store.digest_listing_ids(ids[0]) if ids else []
-        items = tuple(c for c in chosen if c[0].id in kept)
-        if not ids:
-            status = "nothing new"
-        elif items or profile.send_empty:
-            status = "created"
-        else:
-            status = "empty"
-        composed.append(ComposedDigest(profile, key, items, status, tuple(ids)))
-    return done + composed
+    chosen = [(p, tuple((by_id[r.listing_id], r.score, r.why) for r in results)) for p, results in ranked]
+    return chosen, len(candidates)
+
+
+def text_model(store: Store, settings: Settings, *, now: datetime, force: bool = False) -> TextModel | None:
+    """The saved text model, fitted again on the newest `window` listings when it is missing, older
+    than `refresh`, or `force`d; None without a model path (or with nothing to fit on)."""
+    if settings.model_path is None:
+        return None
+    from bot.rank.model import current_model
+
+    return current_model(
+        settings.model_path,
+        lambda n: store.listings(limit=n),
+        window=settings.window,
+        max_age=settings.refresh,
+        now=now,
+        force=force,
+    )
+
+
+def _record(store: Store, wanted: _Wanted, chosen: Chosen, settings: Settings, now: datetime) -> ComposedDigest:
+    """Store the digest with its items in one transaction, and say what became of it."""
+    profile, scheduled = wanted.profile, wanted.scheduled
+    if not chosen and scheduled is None:
+        return ComposedDigest(profile, wanted.period, (), "nothing new")
+    ids = store.create_digests(
+        profile,
+        wanted.period,
+        [(item.id, score, why) for item, score, why in chosen],
+        message_id=make_msgid(domain=settings.message_domain),
+        now=now,
+        due_at=scheduled.due_at if scheduled else None,
+        # A scheduled period with nothing left is still recorded: as an empty digest to send, or as handled.
+        if_empty=("send" if profile.send_empty else "record") if scheduled else "drop",
+    )
+    kept = store.digest_listing_ids(ids[0]) if ids else []
+    items = tuple(c for c in chosen if c[0].id in kept)
+    if not ids:
+        status = "nothing new"
+    elif items or profile.send_empty:
+        status = "created"
+    else:
+        status = "empty"
+    return ComposedDigest(profile, wanted.period, items, status, tuple(ids))
 
 
 def split_votes(votes: Mapping[str, int]) -> tuple[list[str], list[str]]:

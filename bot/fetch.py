@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config import SourceConfig
 from bot.errors import SourceError
 from bot.models import Listing
 from bot.sources import SOURCE_KINDS, NotModified, make_source, source_class
-from bot.store import Store, StoredSource
+from bot.store import SourceState, Store, StoredSource
 
 if TYPE_CHECKING:
     from bot.sources.http import HttpClient, SourceHttp
@@ -146,3 +148,70 @@ def _fetch_one(store: Store, config: SourceConfig, http: SourceHttp) -> FetchRes
     validators = {url: {"etag": v.etag, "last_modified": v.last_modified} for url, v in http.seen.items()}
     store.record_fetch(config.name, outcome="ok", new=counts.new, validators=validators)
     return FetchResult(config.name, new=counts.new, updated=counts.updated, unchanged=counts.unchanged)
+
+
+def sources_due(
+    sources: Sequence[SourceConfig], states: dict[str, SourceState], *, now: datetime
+) -> list[SourceConfig]:
+    """Sources never fetched, or last fetched at least their interval ago (`every`, else the kind's)."""
+    due = []
+    for source in sources:
+        seconds = fetch_interval(source)
+        state = states.get(source.name)
+        if seconds is None or state is None or state.last_fetch_at is None:
+            due.append(source)  # an unknown kind is "due": fetching it reports the error
+        elif now - state.last_fetch_at >= timedelta(seconds=seconds):
+            due.append(source)
+    return due
+
+
+class Fetcher:
+    """Fetches the sources due at a moment in a thread of its own, one round at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        sources: Callable[[], Sequence[SourceConfig]],
+        *,
+        deadline: float | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.store = store
+        self.sources = sources
+        self.deadline = deadline
+        self.should_stop = should_stop
+        self.results: list[FetchResult] = []
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, now: datetime) -> None:
+        """Start fetching the sources due at `now`, unless a round is still running or none is due."""
+        if self.running:
+            return
+        due = sources_due(self.sources(), self.store.source_states(), now=now)
+        if due:
+            self.results = []
+            self._thread = threading.Thread(target=self._fetch, args=(due,), name="fetch", daemon=True)
+            self._thread.start()
+
+    def wait(self, seconds: float | None = None) -> list[FetchResult]:
+        """Wait at most `seconds` (None: until it ends) for the round; its results once it has ended."""
+        if self._thread is not None:
+            self._thread.join(seconds)
+        return [] if self.running else self.results
+
+    def _fetch(self, due: list[SourceConfig]) -> None:
+        try:
+            results = fetch_sources(self.store, due, deadline=self.deadline, should_stop=self.should_stop)
+        except Exception:  # the database gone, say: logged, and the next round starts afresh
+            log.exception("fetching sources failed")
+            return
+        for r in results:
+            if r.error:
+                log.error("source %s failed: %s", r.source, r.error)
+            else:
+                log.info("source %s: %d new, %d updated, %d unchanged", r.source, r.new, r.updated, r.unchanged)
+        self.results = results

@@ -5,10 +5,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from email import policy
 
+from bot.channels import Channels
 from bot.deliver import deliver_pending
-from bot.digest import compose_digests, period_for
+from bot.digest import compose_digests
+from bot.flow.settings import Settings
 from bot.models import Profile
 from bot.notify import OutboxNotifier
+from bot.schedule import current_period
 from bot.store import Store
 from tests.conftest import ROOT
 
@@ -80,16 +83,16 @@ def test_the_next_period_never_repeats_a_paper(workdir, bot):
     now = datetime.now(UTC)
     with Store(f"sqlite:///{workdir / 'data' / 'bot.db'}") as store:
         outbox = OutboxNotifier(workdir / "outbox")
-        notifiers = dict.fromkeys(outbox.channels, outbox)
+        channels = Channels(dict.fromkeys(outbox.channels, outbox))
         seen: list[str] = []
         for day in range(3):
             when = now + timedelta(days=day)
-            (composed,) = compose_digests(store, store.profiles(), now=when, max_age_days=7)
-            assert composed.period == period_for(composed.profile, when)
+            (composed,) = compose_digests(store, store.profiles(), Settings(), now=when)
+            assert composed.period == current_period(composed.profile, when)
             ids = [item.id for item, _, _ in composed.items]
             assert not set(ids) & set(seen), f"day {day} repeated a paper"
             seen += ids
-            assert all(o.receipt for o in deliver_pending(store, notifiers, sender="b@x.org"))
+            assert all(o.receipt for o in deliver_pending(store, channels, Settings(sender="b@x.org")))
         assert len(seen) == 12
     assert len(outbox_files(workdir)) == 6
 
@@ -110,11 +113,11 @@ def test_a_failed_delivery_waits_and_is_sent_by_the_next_run(workdir, bot):
 
 def test_periods_follow_the_profile_time_zone_and_schedule():
     late_utc = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
-    assert period_for(Profile(name="a", tz="UTC"), late_utc) == "2026-11-27"
-    assert period_for(Profile(name="a", tz="Asia/Tokyo"), late_utc) == "2026-11-28"
-    assert period_for(Profile(name="a", tz="America/New_York"), late_utc) == "2026-11-27"
-    assert period_for(Profile(name="a", schedule="weekly", tz="Asia/Tokyo"), late_utc) == "2026-W48"
-    assert period_for(Profile(name="a", schedule="weekly"), datetime(2027, 1, 1, tzinfo=UTC)) == "2026-W53"
+    assert current_period(Profile(name="a", tz="UTC"), late_utc) == "2026-11-27"
+    assert current_period(Profile(name="a", tz="Asia/Tokyo"), late_utc) == "2026-11-28"
+    assert current_period(Profile(name="a", tz="America/New_York"), late_utc) == "2026-11-27"
+    assert current_period(Profile(name="a", schedule="weekly", tz="Asia/Tokyo"), late_utc) == "2026-W48"
+    assert current_period(Profile(name="a", schedule="weekly"), datetime(2027, 1, 1, tzinfo=UTC)) == "2026-W53"
 
 
 def test_the_outbox_writes_one_file_per_slack_message_and_rewrites_on_resend(tmp_path):

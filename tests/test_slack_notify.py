@@ -4,10 +4,11 @@ import time
 
 import pytest
 
-from bot.channels import make_channels
+from bot.channels import Channels, make_channels
 from bot.config import load_config
 from bot.deliver import deliver_pending, prepare
 from bot.errors import DeliveryError
+from bot.flow.settings import Settings
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.notify.slack import METADATA_EVENT, SlackNotifier, make_client
 from bot.store import Store
@@ -172,12 +173,12 @@ def test_a_permanent_error_fails_the_delivery_once_and_is_not_retried(slack, tmp
         store.upsert_listings([listing(1)])
         store.create_digests(profile, NOW_ISO, [(listing(1).id, 0.5, ["decoding"])])
         slack.fail_next("chat.postMessage", error)
-        notifiers = {"slack": notifier(slack)}
-        (outcome,) = deliver_pending(store, notifiers, sender="x@example.org")
+        channels, settings = Channels({"slack": notifier(slack)}), Settings(sender="x@example.org")
+        (outcome,) = deliver_pending(store, channels, settings)
         assert error in outcome.error
         (summary,) = store.digest_summaries()
         assert summary.state == "failed" and error in summary.last_error and summary.attempts == 1
-        assert deliver_pending(store, notifiers, sender="x@example.org") == []
+        assert deliver_pending(store, channels, settings) == []
     assert len(slack.called("chat.postMessage")) == 1
     assert slack.posted(CHANNEL) == []
 

@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 
+from bot.channels import Channels
 from bot.deliver import deliver_pending
 from bot.digest import compose_digests
 from bot.errors import DeliveryError
+from bot.flow.settings import Settings
 from bot.links import Links
 from bot.models import Listing, Profile
 from bot.notify import Delivery, SmtpNotifier, tls_context
@@ -65,7 +67,7 @@ def add(store: Store, name: str, address: str, keywords: str = "quasar lattice")
 
 
 def compose(store: Store) -> None:
-    compose_digests(store, store.profiles(), now=NOW, max_age_days=7, message_domain="digest.example.org")
+    compose_digests(store, store.profiles(), Settings(message_domain="digest.example.org"), now=NOW)
 
 
 def notifier(server, **overrides) -> SmtpNotifier:
@@ -86,13 +88,8 @@ def notifier(server, **overrides) -> SmtpNotifier:
 def deliver(store: Store, smtp: SmtpNotifier, links: Links | None = None, now: datetime = NOW):
     """Deliver what is ready with the clock standing at `now` (deliveries read the clock themselves)."""
     with time_machine.travel(now, tick=False):
-        return deliver_pending(
-            store,
-            {"email": smtp},
-            sender=SENDER,
-            links=links,
-            unsubscribe_mailto="unsubscribe@digest.example.org",
-        )
+        channels = Channels({"email": smtp}, links=links, unsubscribe_mailto="unsubscribe@digest.example.org")
+        return deliver_pending(store, channels, Settings(sender=SENDER))
 
 
 class Anchors(HTMLParser):

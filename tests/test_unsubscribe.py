@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.channels import Channels
 from bot.deliver import deliver_pending
 from bot.digest import compose_digests
+from bot.flow.settings import Settings
 from bot.models import Listing, Profile
 from bot.notify import OutboxNotifier
 from bot.store import Store, schema
@@ -36,7 +38,7 @@ def test_an_unsubscribed_profile_gets_no_email_but_keeps_slack(store, tmp_path):
     only = store.add_profile(Profile(name="only", keywords=["quasar"], email="o@example.org"))
     store.unsubscribe_email(both.id, "b@example.org")
     store.unsubscribe_email(only.id, "o@example.org")
-    composed = {c.profile.name: c.status for c in compose_digests(store, store.profiles(), now=NOW, max_age_days=7)}
+    composed = {c.profile.name: c.status for c in compose_digests(store, store.profiles(), Settings(), now=NOW)}
     assert composed == {"both": "created", "only": "unsubscribed"}
     assert [(s.profile, s.channel) for s in store.digest_summaries()] == [("both", "slack")]
 
@@ -44,10 +46,10 @@ def test_an_unsubscribed_profile_gets_no_email_but_keeps_slack(store, tmp_path):
 def test_a_pending_email_digest_is_not_sent_after_an_unsubscribe(store, tmp_path):
     store.upsert_listings(papers(), now=NOW)
     profile = store.add_profile(Profile(name="ada", keywords=["quasar"], email="ada@example.org"))
-    compose_digests(store, [profile], now=NOW, max_age_days=7)
+    compose_digests(store, [profile], Settings(), now=NOW)
     store.unsubscribe_email(profile.id, "ada@example.org")
     outbox = OutboxNotifier(tmp_path / "outbox")
-    (outcome,) = deliver_pending(store, {"email": outbox}, sender="b@example.org")
+    (outcome,) = deliver_pending(store, Channels({"email": outbox}), Settings(sender="b@example.org"))
     assert outcome.error == "ada@example.org unsubscribed before this digest went out"
     assert [s.state for s in store.digest_summaries()] == ["failed"]
     assert not (tmp_path / "outbox").exists()

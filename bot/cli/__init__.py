@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -19,7 +19,7 @@ from bot.cli.digest import digest
 from bot.cli.profile import profile
 from bot.cli.run import retry, run, status
 from bot.cli.serve import serve, slack
-from bot.cli.source import all_sources, source
+from bot.cli.source import source
 from bot.config import Config
 
 
@@ -54,16 +54,17 @@ def fetch(config: Config) -> None:
         bot fetch
     """
     from bot.cli.progress import fetch_progress
-    from bot.fetch import fetch_sources
+    from bot.flow.pipeline import Pipeline
 
     with open_store(config) as store:
-        sources, _hidden = all_sources(config, store)
+        pipeline = Pipeline.from_config(config, store)
+        sources, _hidden = pipeline.sources()
         if not sources:
             raise click.ClickException(
                 f"no sources configured: add [[sources]] to {config.path} or run `bot source add`"
             )
         with fetch_progress([s.name for s in sources]) as progress:
-            results = fetch_sources(store, sources, progress=progress, deadline=config.fetch.deadline_seconds)
+            results = pipeline.fetch(sources, progress=progress)
     rows = [[r.source, str(r.new), str(r.updated), str(r.unchanged), r.status] for r in results]
     click.echo(table(rows, ["SOURCE", "NEW", "UPDATED", "UNCHANGED", "STATUS"]))
     failed = [r for r in results if r.error]
@@ -158,23 +159,16 @@ def refit(config: Config) -> None:
     Example:
         bot refit
     """
-    from bot.rank.model import current_model
+    from bot.flow.pipeline import Pipeline
 
     now = datetime.now(UTC)
-    path = Path(config.rank.model_path)
     with open_store(config) as store:
-        model = current_model(
-            path,
-            lambda n: store.listings(limit=n),
-            window=config.rank.window,
-            max_age=timedelta(days=config.rank.refresh_days),
-            now=now,
-            force=True,
-        )
+        model = Pipeline.from_config(config, store).refit(now)
     if model is None:
         raise click.ClickException("nothing to fit: the store has no listings with words to learn (run: bot fetch)")
     terms = len(model.vectorizer.vocabulary_)
-    click.echo(f"Fitted on {model.documents} listings ({terms} terms) at {now:%Y-%m-%d %H:%M} UTC; saved to {path}")
+    saved = config.rank.model_path
+    click.echo(f"Fitted on {model.documents} listings ({terms} terms) at {now:%Y-%m-%d %H:%M} UTC; saved to {saved}")
 
 
 @cli.command()

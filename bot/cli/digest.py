@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from email.utils import parseaddr
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +13,8 @@ from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
 
 if TYPE_CHECKING:
+    from bot.flow.pipeline import Pipeline
+    from bot.models import Profile
     from bot.store import DigestSummary
 
 
@@ -46,51 +46,27 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
         bot digest --profile decoding --dry-run
         bot digest --profile decoding --preview
     """
-    from bot.channels import make_channels
-    from bot.deliver import deliver_pending, retry_policy
-    from bot.digest import compose_digests
+    from bot.flow.pipeline import Pipeline
 
-    if preview and not profile_name:
-        raise Refused("--preview needs --profile NAME")
-    if out_path and not preview:
-        raise Refused("--out goes with --preview")
-    if preview and dry_run:
-        raise Refused("--preview and --dry-run do not go together: a preview sends nothing anyway")
+    _refuse_mixed(profile_name, dry_run, preview, out_path)
     now = datetime.now(UTC)
     with open_store(config) as store:
+        pipeline = Pipeline.from_config(config, store)
         profiles = [store.profile(profile_name)] if profile_name else store.profiles()
         if not profiles:
             raise click.ClickException('no profiles: add one with `bot profile add NAME --keywords "..."`')
         if preview:
-            _write_preview(config, store, profiles[0], now, out_path)
+            path = out_path or Path(config.outbox.dir) / f"preview-{profiles[0].name}.html"
+            _write_preview(pipeline, profiles[0], now, path)
             return
         # Channels first: a bad setting (a weak BOT_SECRET) is refused before any digest is composed.
-        channels = None if dry_run else make_channels(config)
-        composed = compose_digests(
-            store,
-            profiles,
-            now=now,
-            max_age_days=config.digest.max_age_days,
-            message_domain=_message_domain(config),
-            dry_run=dry_run,
-            **config.rank.model_options(),
-        )
+        channels = None if dry_run else pipeline.channels
+        composed = pipeline.compose(profiles, now=now, dry_run=dry_run)
         if channels is None:
             _print_dry_run(composed, _stored(store, composed))
             return
-        outcomes = deliver_pending(
-            store,
-            channels.notifiers,
-            sender=config.smtp.sender,
-            abstract_chars=config.digest.abstract_chars,
-            profile=profile_name,
-            lease=timedelta(seconds=config.delivery.lease_seconds),
-            batch=config.delivery.batch_size,
-            retry=retry_policy(config.delivery),
-            include_waiting=True,  # asked for by hand: do not make a waiting retry wait longer
-            links=channels.links,
-            unsubscribe_mailto=channels.unsubscribe_mailto,
-        )
+        # Asked for by hand: a retry that waits out its delay is sent now too.
+        outcomes = pipeline.deliver(profile=profile_name, include_waiting=True)
         # What the store says once this run is done: another process may hold or have sent a digest.
         stored = _stored(store, composed)
     sent = [o for o in outcomes if o.receipt]
@@ -110,8 +86,13 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
         sys.exit(1)
 
 
-def _message_domain(config: Config) -> str:
-    return parseaddr(config.smtp.sender)[1].rpartition("@")[2] or "localhost"
+def _refuse_mixed(profile_name: str | None, dry_run: bool, preview: bool, out_path: Path | None) -> None:
+    if preview and not profile_name:
+        raise Refused("--preview needs --profile NAME")
+    if out_path and not preview:
+        raise Refused("--out goes with --preview")
+    if preview and dry_run:
+        raise Refused("--preview and --dry-run do not go together: a preview sends nothing anyway")
 
 
 def _stored(store: Any, composed: list) -> dict[str, list[DigestSummary]]:
@@ -163,27 +144,17 @@ def _delivery_state(d: DigestSummary, sent_now: bool, composed_now: bool, now: d
     return "waiting for the next run"
 
 
-def _write_preview(config: Config, store: Any, profile: Any, now: datetime, out_path: Path | None) -> None:
-    """Rank as a dry run, render the email the profile would get, write its HTML; nothing is recorded."""
-    from bot.digest import compose_digests, period_for
+def _write_preview(pipeline: Pipeline, profile: Profile, now: datetime, path: Path) -> None:
+    """Render the email the profile would get now and write its HTML; nothing is recorded."""
     from bot.models import Digest, DigestItem
     from bot.render import render_email
 
-    composed = compose_digests(
-        store,
-        [replace(profile, email_unsubscribed_at=None)],
-        now=now,
-        max_age_days=config.digest.max_age_days,
-        dry_run=True,
-        ignore_composed=True,
-        **config.rank.model_options(),
-    )[0]
+    composed = pipeline.preview(profile, now=now)
     if not composed.items:
         raise click.ClickException(f"nothing new to preview for {profile.name}: run `bot fetch` first")
     items = tuple(DigestItem(listing=item, score=score, why=why) for item, score, why in composed.items)
-    digest = Digest(id=0, profile=profile, channel="email", period=period_for(profile, now), items=items)
-    html = render_email(digest, abstract_chars=config.digest.abstract_chars).html
-    path = out_path or Path(config.outbox.dir) / f"preview-{profile.name}.html"
+    digest = Digest(id=0, profile=profile, channel="email", period=composed.period, items=items)
+    html = render_email(digest, abstract_chars=pipeline.settings.abstract_chars).html
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")

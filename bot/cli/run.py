@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from bot.cli.common import Refused, config_option, cut, open_store, table
-from bot.config import Config
-from bot.models import Profile
+from bot.config import Config, SourceConfig
+
+if TYPE_CHECKING:
+    from bot.flow.pipeline import ProfileStatus
+    from bot.store import SourceState
 
 
 @click.command()
@@ -30,16 +34,16 @@ def run(config: Config, once: bool) -> None:
     """
     import logging
 
-    from bot.channels import make_channels
+    from bot.flow.pipeline import Pipeline
     from bot.logs import log_to_stderr
     from bot.scheduler import run as run_scheduler
 
     log_to_stderr(logging.INFO, "%(asctime)s %(levelname)s %(message)s")
-    channels = make_channels(config)
-    for note in channels.notes:
-        logging.getLogger("bot.run").info(note)
     with open_store(config) as store:
-        code = run_scheduler(config, store, channels, once=once)
+        pipeline = Pipeline.from_config(config, store)
+        for note in pipeline.channels.notes:
+            logging.getLogger("bot.run").info(note)
+        code = run_scheduler(pipeline, once=once)
     sys.exit(code)
 
 
@@ -53,77 +57,56 @@ def status(config: Config) -> None:
     Example:
         bot status
     """
-    from bot.fetch import merge_sources
+    from bot.flow.pipeline import Pipeline
 
     now = datetime.now(UTC)
     with open_store(config) as store:
-        profiles = store.profiles()
-        summaries = store.digest_summaries()
-        states = store.source_states()
-        all_sources, _hidden = merge_sources(config.sources, store.stored_sources())
-    latest: dict[str, list] = {}
-    for s in summaries:
-        if s.profile not in latest or latest[s.profile][0].period < s.period:
-            latest[s.profile] = [s]
-        elif latest[s.profile][0].period == s.period:
-            latest[s.profile].append(s)
-    rows = []
-    for p in profiles:
-        last = latest.get(p.name, [])
-        deliveries = ", ".join(f"{s.channel} {s.state}" for s in last) or "—"
-        rows.append(
-            [
-                p.name,
-                _next_send(p, last, now),
-                last[0].period if last else "—",
-                str(last[0].items) if last else "—",
-                deliveries,
-            ]
-        )
+        found = Pipeline.from_config(config, store).status(now)
+    rows = [
+        [
+            p.profile.name,
+            _next_send(p),
+            p.latest[0].period if p.latest else "—",
+            str(p.latest[0].items) if p.latest else "—",
+            ", ".join(f"{s.channel} {s.state}" for s in p.latest) or "—",
+        ]
+        for p in found.profiles
+    ]
     click.echo(table(rows, ["PROFILE", "NEXT SEND", "LAST PERIOD", "PAPERS", "DELIVERIES"]) if rows else "No profiles.")
     click.echo()
-    source_rows = []
-    for configured in all_sources:
-        state = states.get(configured.name)
-        if state is None or state.last_fetch_at is None:
-            source_rows.append([configured.name, "never", "—", "—", ""])
-            continue
-        source_rows.append(
-            [
-                configured.name,
-                f"{state.last_fetch_at:%Y-%m-%d %H:%M} UTC",
-                state.last_outcome or "—",
-                str(state.last_new or 0),
-                cut(state.last_error or "", 60),
-            ]
-        )
+    source_rows = [_source_row(configured, state) for configured, state in found.sources]
     click.echo(
         table(source_rows, ["SOURCE", "LAST FETCH", "OUTCOME", "NEW", "ERROR"]) if source_rows else "No sources."
     )
-    failed = [s for s in summaries if s.state == "failed"]
-    waiting = [s for s in summaries if s.state == "pending" and s.last_error]
-    if failed or waiting:
+    if found.failed or found.retrying:
         click.echo()
-    for s in failed:
+    for s in found.failed:
         click.echo(
             f"failed: delivery {s.id} ({s.profile} via {s.channel}, {s.period}) after {s.attempts} "
             f"attempt{'s' if s.attempts != 1 else ''}: {s.last_error}  → bot retry {s.id}"
         )
-    for s in waiting:
+    for s in found.retrying:
         click.echo(f"retrying: delivery {s.id} ({s.profile} via {s.channel}, {s.period}), last error: {s.last_error}")
 
 
-def _next_send(profile: Profile, last: list, now: datetime) -> str:
-    """When the profile's next digest goes out, in its own time zone; none once it has no channel left."""
-    from bot.schedule import next_due
-
-    if not profile.channels:  # its only address unsubscribed: no digest is made for it
+def _next_send(status: ProfileStatus) -> str:
+    """When the profile's next digest goes out, in its own time zone."""
+    if status.next_send is None:
         return "— (unsubscribed)"
-    when = next_due(profile, now)
-    if last and last[0].period == when.period:  # made early by hand (`bot digest`): its time sends nothing
-        when = next_due(profile, when.due_at)
-    local = when.due_at.astimezone(ZoneInfo(profile.tz))
-    return f"{local:%a %Y-%m-%d %H:%M} {profile.tz}"
+    tz = status.profile.tz
+    return f"{status.next_send.due_at.astimezone(ZoneInfo(tz)):%a %Y-%m-%d %H:%M} {tz}"
+
+
+def _source_row(configured: SourceConfig, state: SourceState | None) -> list[str]:
+    if state is None or state.last_fetch_at is None:
+        return [configured.name, "never", "—", "—", ""]
+    return [
+        configured.name,
+        f"{state.last_fetch_at:%Y-%m-%d %H:%M} UTC",
+        state.last_outcome or "—",
+        str(state.last_new or 0),
+        cut(state.last_error or "", 60),
+    ]
 
 
 @click.command()
