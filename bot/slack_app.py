@@ -33,10 +33,11 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Config
 from bot.errors import BotError, ConfigError, ProfileError
+from bot.flow.pipeline import Pipeline
 from bot.notify.slack import make_client
 from bot.profiles import validate_profile
 from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, escape_mrkdwn, parse_button_value
-from bot.slack_commands import Defaults, Reply, Where, immediate, parse, run
+from bot.slack_commands import Reply, Where, immediate, parse, run
 from bot.store import Store
 
 COMMAND = "/papers"
@@ -82,7 +83,7 @@ def create_app(
         raise ConfigError(f"Slack refused SLACK_BOT_TOKEN: {code}") from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
         raise BotError(f"cannot reach Slack at {client.base_url}: {exc}") from exc
-    register(app, store or Store(config.store.url), defaults_from(config))
+    register(app, Pipeline.from_config(config, store or Store(config.store.url)))
     return app
 
 
@@ -114,11 +115,7 @@ def _app(client: WebClient, signing_secret: str | None) -> App:
     )
 
 
-def defaults_from(config: Config) -> Defaults:
-    return Defaults(top=config.digest.top, min_score=config.digest.min_score, max_age_days=config.digest.max_age_days)
-
-
-def register(app: App, store: Store, defaults: Defaults) -> None:
+def register(app: App, pipeline: Pipeline) -> None:
     """Attach the handlers; the same ones serve Socket Mode and HTTP mode."""
 
     def ack_command(ack: Ack, command: dict[str, Any]) -> None:
@@ -141,7 +138,7 @@ def register(app: App, store: Store, defaults: Defaults) -> None:
             user_id=command.get("user_id", ""),
         )
         try:
-            reply = run(store, text, where, defaults, now=datetime.now(UTC))
+            reply = run(pipeline, text, where, now=datetime.now(UTC))
         except Exception:  # the person must hear back even when something unforeseen breaks
             log.exception("/papers %r failed", text)
             reply = Reply("Sorry, that failed on my side; the bot's log has the details.")
@@ -152,7 +149,7 @@ def register(app: App, store: Store, defaults: Defaults) -> None:
     app.command(COMMAND)(ack=ack_command, lazy=[do_command])
 
     for action_id in VOTES:
-        app.action(action_id)(_vote_handler(store, action_id))
+        app.action(action_id)(_vote_handler(pipeline.store, action_id))
 
 
 def _join(client: WebClient, channel: str, bot_user: str | None, reply: Reply) -> Reply:

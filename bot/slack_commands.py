@@ -1,7 +1,8 @@
 """What `/papers ...` does, apart from Slack: parse the text, change the channel's profile, say what changed.
 
 Takes the command text and the channel it came from, reads and writes profiles and feedback through
-the store, validates with `bot.profiles.validate_profile`, and hands back a `Reply` (text, optional
+the pipeline's store (`preview` is the pipeline's own preview, the one `bot digest --preview` shows),
+validates with `bot.profiles.validate_profile`, and hands back a `Reply` (text, optional
 blocks, public or only for the person who asked). Never raises for bad input: unknown or malformed
 commands get the usage. `bot/slack_app.py` wires these to slack_bolt.
 
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ProfileError
 from bot.keys import arxiv_ref
@@ -23,6 +24,9 @@ from bot.models import Profile
 from bot.profiles import SCHEDULES, refuse_unmatchable, split_terms, validate_profile
 from bot.render.slack import escape_mrkdwn, preview_blocks
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.flow.pipeline import Pipeline
 
 PREVIEW_SIZE = 5
 
@@ -61,15 +65,6 @@ class Where:
     channel_id: str
     channel_name: str = ""
     user_id: str = ""
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Values from the config file for new profiles and previews (the door reads the config)."""
-
-    top: int = 10
-    min_score: float = 0.05
-    max_age_days: int = 7
 
 
 def usage(problem: str | None = None) -> Reply:
@@ -112,19 +107,20 @@ def channel_profile(store: Store, where: Where) -> Profile | None:
     return next((p for p in store.profiles() if (p.slack_channel or "").casefold() in names), None)
 
 
-def run(store: Store, text: str, where: Where, defaults: Defaults, *, now: datetime) -> Reply:
+def run(pipeline: Pipeline, text: str, where: Where, *, now: datetime) -> Reply:
     """Carry out one `/papers` command; every refusal is a short reply, never an exception."""
     parsed = parse(text)
     if isinstance(parsed, Reply):
         return parsed
     name, rest = parsed
     try:
-        return _HANDLERS[name](store, rest, where, defaults, now)
+        return _HANDLERS[name](pipeline, rest, where, now)
     except ProfileError as exc:
         return Reply(f"Not changed: {escape_mrkdwn(str(exc))}")
 
 
-def _subscribe(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _subscribe(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    store = pipeline.store
     keywords = split_terms([rest])
     if not keywords:
         return usage("Tell me what to look for: `/papers subscribe speculative decoding, draft model`")
@@ -134,8 +130,8 @@ def _subscribe(store: Store, rest: str, where: Where, defaults: Defaults, now: d
             name=profile_name(where.channel_id),
             keywords=keywords,
             slack_channel=where.channel_id,
-            top=defaults.top,
-            min_score=defaults.min_score,
+            top=pipeline.settings.top,
+            min_score=pipeline.settings.min_score,
         )
         opening = "Subscribed"
     else:
@@ -146,7 +142,8 @@ def _subscribe(store: Store, rest: str, where: Where, defaults: Defaults, now: d
     return Reply(f"{opening}. {_describe(saved)}\nSee the top papers right now with `/papers preview`.", public=True)
 
 
-def _unsubscribe(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _unsubscribe(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    store = pipeline.store
     current = channel_profile(store, where)
     if current is None:
         return Reply("This channel has no subscription. Start one with `/papers subscribe KEYWORDS`.")
@@ -160,7 +157,8 @@ def _unsubscribe(store: Store, rest: str, where: Where, defaults: Defaults, now:
     )
 
 
-def _show(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _show(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    store = pipeline.store
     current = channel_profile(store, where)
     if current is None:
         return Reply("This channel has no subscription. Start one with `/papers subscribe KEYWORDS`.")
@@ -177,7 +175,8 @@ def _show(store: Store, rest: str, where: Where, defaults: Defaults, now: dateti
     return Reply("\n".join(lines))
 
 
-def _like(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _like(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    store = pipeline.store
     found = arxiv_ref(rest)
     if found is None:
         return usage(
@@ -193,7 +192,8 @@ def _like(store: Store, rest: str, where: Where, defaults: Defaults, now: dateti
     return Reply(f"Noted: digests here will favour papers like arXiv {found}.{later}", public=True)
 
 
-def _exclude(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _exclude(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    store = pipeline.store
     words = split_terms([rest])
     if not words:
         return usage("Give a word or phrase to exclude: `/papers exclude survey`")
@@ -207,7 +207,8 @@ def _exclude(store: Store, rest: str, where: Where, defaults: Defaults, now: dat
     return Reply(f"Excluded {_terms(words)}: papers that mention {them} sink.", public=True)
 
 
-def _schedule(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _schedule(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    store = pipeline.store
     parts = rest.split()
     if len(parts) not in (2, 3) or parts[0].casefold() not in SCHEDULES:
         return usage("Say how often and when: `/papers schedule daily 08:30 Europe/Berlin`")
@@ -221,30 +222,24 @@ def _schedule(store: Store, rest: str, where: Where, defaults: Defaults, now: da
     return Reply(f"Schedule changed. {_describe(saved)}", public=True)
 
 
-def _preview(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
-    current = _required(store, where)
+def _preview(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
+    current = _required(pipeline.store, where)
     if isinstance(current, Reply):
         return current
-    from bot.digest import with_feedback
-    from bot.rank import rank  # imports scikit-learn: only here, after Slack has had its ack
-
-    profile = with_feedback(current, store.feedback_votes(current))
-    candidates = store.listings(since=now - timedelta(days=defaults.max_age_days))
-    known = {c.id for c in candidates}
-    corpus = candidates + store.listings(ids=[i for i in profile.likes + profile.dislikes if i not in known])
-    by_id = {c.id: c for c in corpus}
-    ((_, results),) = list(rank(corpus, [profile], top=PREVIEW_SIZE, min_score=profile.min_score))
-    if not results:
+    # The very ranking `bot digest --preview` shows: the saved model, feedback, papers already sent skipped.
+    composed = pipeline.preview(current, now=now, top=PREVIEW_SIZE)
+    if not composed.items:
+        days = pipeline.settings.max_age_days
         return Reply(
-            f"Nothing among the {len(candidates)} papers of the last {defaults.max_age_days} days matches "
+            f"Nothing among the {composed.candidates} papers of the last {days} days matches "
             f"{_terms(current.keywords)} yet. Try broader keywords with `/papers subscribe`."
         )
-    items = [(by_id[r.listing_id], r.score, r.why) for r in results]
+    items = list(composed.items)
     text = f"Top {len(items)} for this channel right now (only you can see this)"
     return Reply(text, blocks=preview_blocks(current.name, text, items))
 
 
-def _help(store: Store, rest: str, where: Where, defaults: Defaults, now: datetime) -> Reply:
+def _help(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
     return usage()
 
 

@@ -6,8 +6,10 @@ response_url point at the local server playing Slack, which records what the app
 
 import hashlib
 import hmac
+import html
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -18,11 +20,11 @@ import pytest
 from slack_bolt import BoltRequest
 from starlette.applications import Starlette
 
-from bot.config import Config, StoreConfig
+from bot.config import Config, RankConfig, StoreConfig, load_config
 from bot.errors import ConfigError
 from bot.models import Profile
 from bot.notify.slack import make_client
-from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, button_value
+from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, button_value, parse_button_value
 from bot.slack_app import create_app, events_route, missing_secrets, slack_routes
 from bot.slack_commands import USAGE, profile_name
 from bot.store import Store
@@ -42,8 +44,8 @@ def db(tmp_path, seed_listings):
 
 
 @pytest.fixture
-def app(slack, db):
-    config = Config(store=StoreConfig(url=db.url))
+def app(slack, db, tmp_path):
+    config = Config(store=StoreConfig(url=db.url), rank=RankConfig(model_path=str(tmp_path / "text-model.joblib")))
     return create_app(
         config, token="xoxb-test", signing_secret=SECRET, store=db, client=make_client("xoxb-test", slack.api_url)
     )
@@ -255,6 +257,40 @@ def test_preview_shows_the_top_five_only_to_the_asker(app, slack, db):
     buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {e["action_id"] for e in buttons} == {ACTION_UP, ACTION_DOWN, ACTION_MORE}
     assert db.digest_summaries() == []  # a preview sends and records nothing
+
+
+def test_preview_is_the_digest_preview_and_skips_papers_already_sent(workdir, bot, slack):
+    """`/papers preview` and `bot digest --preview` are one ranking: once a digest has gone out,
+    both show the same next papers for the channel's profile, in the same order, and none already sent."""
+    assert bot("fetch").exit_code == 0
+    config = load_config(str(workdir / "config" / "bot.toml"))
+    with Store(config.store.url) as store:
+        client = make_client("xoxb-test", slack.api_url)
+        app = create_app(config, token="xoxb-test", signing_secret=SECRET, store=store, client=client)
+        subscribed(app, slack, store, "speculative decoding, draft model, parallel decoding")
+        assert bot("profile", "edit", PROFILE, "--top", "3").exit_code == 0
+        assert bot("digest", "--profile", PROFILE).exit_code == 0  # to the outbox: no SLACK_BOT_TOKEN here
+        sent = store.sent_listing_ids(store.profile(PROFILE).id)
+        assert len(sent) == 3
+        assert bot("profile", "edit", PROFILE, "--top", "5").exit_code == 0
+
+        _, _, reply = papers(app, slack, "preview")
+        buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        in_slack = [parse_button_value(e["value"])[1] for e in buttons if e["action_id"] == ACTION_UP]
+        assert bot("digest", "--profile", PROFILE, "--preview", "--out", "preview.html").exit_code == 0
+        page = (workdir / "preview.html").read_text("utf-8")
+        by_id = {listing.id: listing for listing in store.listings(ids=in_slack)}
+
+    assert len(in_slack) == 5 and not set(in_slack) & sent
+    # Each paper's heading: its number, then its title (cut with "…" when very long).
+    headings = [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", h)).split())
+        for h in re.findall(r'<h2 class="title"[^>]*>(.*?)</h2>', page, re.S)
+    ]
+    assert len(headings) == 5
+    for number, (heading, listing_id) in enumerate(zip(headings, in_slack, strict=True), start=1):
+        shown = heading.removeprefix(f"{number}. ").removesuffix("…")
+        assert by_id[listing_id].title.startswith(shown), (number, heading, by_id[listing_id].title)
 
 
 def test_preview_before_subscribing_says_how_to_start(app, slack, db):
