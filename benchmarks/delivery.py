@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.channels import Channels
-from bot.deliver import deliver_pending
+from bot.flow.channels import Channels
+from bot.flow.deliver import deliver_pending
 from bot.flow.settings import Settings
 from bot.models import Listing, Profile
 from bot.notify import SmtpNotifier

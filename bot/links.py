@@ -1,4 +1,4 @@
-"""Signed links in digest emails: unsubscribe and 👍/👎, made by `bot.deliver` and checked by `bot.web`.
+"""Signed links in digest emails: unsubscribe and 👍/👎, made by `bot.flow.deliver` and checked by `bot.web`.
 
 A token carries what the link acts on (profile id, address, and for feedback the listing and the
 vote), signed with BOT_SECRET by itsdangerous (HMAC-SHA1 over a timestamped payload), so nobody can

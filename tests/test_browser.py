@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.deliver import email_links
+from bot.flow.deliver import email_links
 from bot.links import Links
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.render import render_email

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from bot.config import load_config
-from bot.fetch import FetchResult
+from bot.flow.fetch import FetchResult
 from bot.sources import make_source
 from tests.conftest import FIXTURES, ROOT, SEED_PAGE
 from tests.feed_server import Reply

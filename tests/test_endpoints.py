@@ -7,7 +7,7 @@ request and answers with the recorded fixture of that endpoint.
 import httpx
 
 from bot.config import SourceConfig
-from bot.fetch import read_source
+from bot.flow.fetch import read_source
 from bot.sources.http import HttpClient, SourceHttp, _retry_after
 from tests.conftest import FIXTURES
 

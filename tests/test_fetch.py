@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.config import SourceConfig
-from bot.fetch import fetch_sources
+from bot.flow.fetch import fetch_sources
 from bot.models import Listing
 from bot.sources.http import HttpClient
 from tests.conftest import FIXTURES

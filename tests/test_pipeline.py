@@ -5,13 +5,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from email import policy
 
-from bot.channels import Channels
-from bot.deliver import deliver_pending
-from bot.digest import compose_digests
+from bot.flow.channels import Channels
+from bot.flow.compose import compose_digests
+from bot.flow.deliver import deliver_pending
+from bot.flow.periods import current_period
 from bot.flow.settings import Settings
 from bot.models import Profile
 from bot.notify import OutboxNotifier
-from bot.schedule import current_period
 from bot.store import Store
 from tests.conftest import ROOT
 
@@ -179,7 +179,7 @@ def test_a_single_thumbs_down_does_not_empty_the_next_digest(workdir, bot):
 
 
 def test_a_later_vote_overrides_an_example():
-    from bot.digest import with_feedback
+    from bot.flow.compose import with_feedback
 
     p = Profile(name="p", likes=["a", "b"], dislikes=["c"])
     changed = with_feedback(p, {"b": -1, "c": 1, "d": 1})

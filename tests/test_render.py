@@ -3,7 +3,7 @@ import json
 from datetime import UTC, datetime
 from email import policy
 
-from bot.deliver import prepare
+from bot.flow.deliver import prepare
 from bot.links import Links
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.render import EmailLinks, build_message, escape_mrkdwn, render_email, render_slack, subject_line

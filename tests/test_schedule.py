@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.flow.periods import current_period, latest_due, next_due
 from bot.models import Profile
-from bot.schedule import current_period, latest_due, next_due
 
 
 def utc(text: str) -> datetime:

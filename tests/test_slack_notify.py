@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from bot.channels import Channels, make_channels
 from bot.config import load_config
-from bot.deliver import deliver_pending, prepare
 from bot.errors import DeliveryError
+from bot.flow.channels import Channels, make_channels
+from bot.flow.deliver import deliver_pending, prepare
 from bot.flow.settings import Settings
 from bot.models import Digest, DigestItem, Listing, Profile
 from bot.notify.slack import METADATA_EVENT, SlackNotifier, make_client

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 
-from bot.channels import Channels
-from bot.deliver import deliver_pending
-from bot.digest import compose_digests
 from bot.errors import DeliveryError
+from bot.flow.channels import Channels
+from bot.flow.compose import compose_digests
+from bot.flow.deliver import deliver_pending
 from bot.flow.settings import Settings
 from bot.links import Links
 from bot.models import Listing, Profile

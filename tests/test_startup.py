@@ -48,7 +48,10 @@ def test_the_probe_sees_scikit_learn_when_a_command_ranks(workdir):
 
 
 def test_the_web_app_does_not_import_scikit_learn():
-    code = "import sys, bot.web, bot.channels, bot.deliver; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    code = (
+        "import sys, bot.web, bot.flow.channels, bot.flow.deliver;"
+        " print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
 

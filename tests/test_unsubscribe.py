@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.channels import Channels
-from bot.deliver import deliver_pending
-from bot.digest import compose_digests
+from bot.flow.channels import Channels
+from bot.flow.compose import compose_digests
+from bot.flow.deliver import deliver_pending
 from bot.flow.settings import Settings
 from bot.models import Listing, Profile
 from bot.notify import OutboxNotifier

@@ -1,6 +1,6 @@
 """How `bot fetch` shows its progress: a bar per source on a terminal, one log line per step elsewhere.
 
-Takes the fetch room's started/finished calls (`bot.fetch.Progress`) and draws them; rich is
+Takes the fetch room's started/finished calls (`bot.flow.fetch.Progress`) and draws them; rich is
 imported only when stdout is a terminal, so cron runs and pipes pay nothing for it.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bot.fetch import FetchResult, Progress
+from bot.flow.fetch import FetchResult, Progress
 
 
 class LogLines:

@@ -34,9 +34,9 @@ def run(config: Config, once: bool) -> None:
     """
     import logging
 
+    from bot.flow.clock import run as run_scheduler
     from bot.flow.pipeline import Pipeline
     from bot.logs import log_to_stderr
-    from bot.scheduler import run as run_scheduler
 
     log_to_stderr(logging.INFO, "%(asctime)s %(levelname)s %(message)s")
     with open_store(config) as store:

@@ -46,8 +46,8 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     """
     import uvicorn
 
-    from bot.channels import SECRET_ENV, read_secret
     from bot.errors import ConfigError
+    from bot.flow.channels import SECRET_ENV, read_secret
     from bot.links import Links
     from bot.web import build_app
 

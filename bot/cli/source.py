@@ -17,7 +17,7 @@ import click
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config, SourceConfig, format_interval, parse_interval
 from bot.errors import InputError, SourceError
-from bot.fetch import fetch_interval, merge_sources
+from bot.flow.fetch import fetch_interval, merge_sources
 from bot.profiles import NAME_RULE, valid_name
 from bot.sources import SOURCE_KINDS, make_source
 from bot.store import Store
@@ -178,7 +178,7 @@ def test_(config: Config, name: str, as_json: bool, limit: int) -> None:
     Example:
         bot source test hf --limit 5
     """
-    from bot.fetch import read_source
+    from bot.flow.fetch import read_source
     from bot.jsonl import listing_json
     from bot.sources.http import HttpClient, SourceHttp
 

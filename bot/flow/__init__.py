@@ -1,1 +1,3 @@
-"""The pipeline: fetch the sources, compose each profile's digest, deliver it; `Pipeline` is what every door calls."""
+"""The pipeline: fetch the sources (`fetch`), compose each profile's digest (`compose`, `periods`), deliver it
+(`deliver`, `channels`); `pipeline.Pipeline` is what every door calls, and `clock` ticks it for `bot run`.
+"""

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.channels import Channels, make_channels
 from bot.config import Config, SourceConfig
-from bot.deliver import DeliveryOutcome, deliver_pending
-from bot.digest import ComposedDigest, compose_digests, due_periods, text_model
-from bot.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_sources
+from bot.flow.channels import Channels, make_channels
+from bot.flow.compose import ComposedDigest, compose_digests, due_periods, text_model
+from bot.flow.deliver import DeliveryOutcome, deliver_pending
+from bot.flow.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_sources
+from bot.flow.periods import Occurrence, next_due
 from bot.flow.settings import Settings
 from bot.models import Profile
-from bot.schedule import Occurrence, next_due
 from bot.store import DigestSummary, SourceState, Store
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Email digests through an SMTP server: STARTTLS, implicit TLS or plain, with an optional login.
 
 Takes a `Delivery` whose `email` is a finished message (Message-ID, Date and all, made by
-`bot.deliver` from the store) and hands it to the server. Inside `batch()` one connection carries
+`bot.flow.deliver` from the store) and hands it to the server. Inside `batch()` one connection carries
 every message; a dropped connection is reopened on the next try.
 
 What the server says decides what happens: 4xx ("try again later") and a lost connection are tried

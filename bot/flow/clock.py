@@ -5,7 +5,7 @@ The database, not the scheduler, is the source of truth: a tick asks the store w
 restart, a crash or a second process changes nothing about what is sent. APScheduler is only the
 metronome (one interval job, never two at once).
 
-Sources are fetched in a thread of their own (`bot.fetch.Fetcher`), one round at a time: a tick with digests
+Sources are fetched in a thread of their own (`bot.flow.fetch.Fetcher`), one round at a time: a tick with digests
 due waits for them at most `[fetch] digest_wait_seconds`, so their new papers make the digests when
 they come in time, and a slow source never holds a digest back longer than that. In `bot run` a
 round may outlast its tick; later ticks deliver meanwhile and start no second round.
@@ -19,7 +19,7 @@ import threading
 from datetime import UTC, datetime
 from types import FrameType
 
-from bot.deliver import process_owner
+from bot.flow.deliver import process_owner
 from bot.flow.pipeline import Pipeline
 
 log = logging.getLogger("bot.run")

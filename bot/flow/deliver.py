@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.channels import Channels
 from bot.errors import ChannelDown, DeliveryError
+from bot.flow.channels import Channels
 from bot.flow.settings import RetryPolicy, Settings
 from bot.links import Links
 from bot.models import Digest

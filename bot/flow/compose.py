@@ -1,7 +1,7 @@
 """Choosing, per profile and period, the listings to send: the best ones it has not been sent yet.
 
 Takes profiles and listings from the store, ranks them, and records each digest with its items in
-one transaction; delivering it is `bot.deliver`'s job, and formatting it `bot.render`'s.
+one transaction; delivering it is `bot.flow.deliver`'s job, and formatting it `bot.render`'s.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
+from bot.flow.periods import Occurrence, current_period, latest_due
 from bot.flow.settings import Settings
 from bot.models import Listing, Profile
-from bot.schedule import Occurrence, current_period, latest_due
 from bot.store import Store
 
 if TYPE_CHECKING:
