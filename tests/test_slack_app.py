@@ -25,8 +25,8 @@ from bot.errors import ConfigError
 from bot.models import Profile
 from bot.notify.slack import make_client
 from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, button_value, parse_button_value
-from bot.slack_app import create_app, events_route, missing_secrets, slack_routes
-from bot.slack_commands import USAGE, profile_name
+from bot.slack.app import create_app, events_route, missing_secrets, slack_routes
+from bot.slack.commands import USAGE, profile_name
 from bot.store import Store
 from tests.asgi_server import serve_in_thread
 from tests.slack_server import BOT_USER, TEAM
@@ -513,7 +513,7 @@ def socket_mode_server():
 
 def test_socket_mode_serves_the_same_handlers(workdir, bot, slack, socket_mode_server, monkeypatch):
     from bot.config import load_config
-    from bot.slack_app import serve_socket_mode
+    from bot.slack.app import serve_socket_mode
 
     config_file = workdir / "config" / "bot.toml"
     config_file.write_text(config_file.read_text() + f'\n[slack]\napi_url = "{slack.api_url}"\n', encoding="utf-8")

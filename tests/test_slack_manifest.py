@@ -4,7 +4,7 @@ import yaml
 
 from bot.notify import slack as notifier
 from bot.render.slack import BUTTONS
-from bot.slack_app import COMMAND, SCOPES
+from bot.slack.app import COMMAND, SCOPES
 from tests.conftest import ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "config" / "manifest.yml").read_text(encoding="utf-8"))

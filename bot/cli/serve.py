@@ -23,7 +23,7 @@ def slack(config: Config) -> None:
     import logging
 
     from bot.logs import log_to_stderr
-    from bot.slack_app import serve_socket_mode
+    from bot.slack.app import serve_socket_mode
 
     # A long-running server: warnings and errors (a reconnect, a failed command) go to stderr with a time.
     log_to_stderr(logging.WARNING, "%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -66,7 +66,7 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     from bot.logs import log_to_stderr
 
     log_to_stderr(logging.INFO, "%(asctime)s %(name)s: %(message)s")
-    from bot.slack_app import missing_secrets, slack_routes
+    from bot.slack.app import missing_secrets, slack_routes
 
     extra_routes = []
     if note := missing_secrets("http"):

@@ -12,7 +12,7 @@ with `Store.record_feedback` (voter `slack:<user id>`, via `slack`) and thanked 
 message. "More like this" is a 👍 that also adds the paper to the profile's example papers: the
 vote can be outweighed by others' 👎, the example stays until someone edits the profile.
 
-What the commands do is `bot.slack_commands`; this module only wires Slack to it.
+What the commands do is `bot.slack.commands`; this module only wires Slack to it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bot.flow.pipeline import Pipeline
 from bot.notify.slack import make_client
 from bot.profiles import validate_profile
 from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, escape_mrkdwn, parse_button_value
-from bot.slack_commands import Reply, Where, immediate, parse, run
+from bot.slack.commands import Reply, Where, immediate, parse, run
 from bot.store import Store
 
 COMMAND = "/papers"
@@ -97,7 +97,7 @@ class _NotTheTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-_bolt_log = logging.getLogger("bot.slack_app.bolt")
+_bolt_log = logging.getLogger("bot.slack.app.bolt")
 _bolt_log.addFilter(_NotTheTokenWarning())
 
 

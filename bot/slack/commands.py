@@ -4,7 +4,7 @@ Takes the command text and the channel it came from, reads and writes profiles a
 the pipeline's store (`preview` is the pipeline's own preview, the one `bot digest --preview` shows),
 validates with `bot.profiles.validate_profile`, and hands back a `Reply` (text, optional
 blocks, public or only for the person who asked). Never raises for bad input: unknown or malformed
-commands get the usage. `bot/slack_app.py` wires these to slack_bolt.
+commands get the usage. `bot/slack/app.py` wires these to slack_bolt.
 
 A channel's profile is named from the channel id (`slack-c0123456789`), so the same channel always
 finds the same profile; a profile made with `bot profile add --slack-channel` for this channel (by
