@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.profiles import MAX_TOP
+from bot.profile_rules import MAX_TOP
 from bot.sources import SOURCE_KINDS
 
 DEFAULT_CONFIG_PATH = Path("config/bot.toml")

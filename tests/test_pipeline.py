@@ -179,7 +179,7 @@ def test_a_single_thumbs_down_does_not_empty_the_next_digest(workdir, bot):
 
 
 def test_a_later_vote_overrides_an_example():
-    from bot.flow.compose import with_feedback
+    from bot.feedback import with_feedback
 
     p = Profile(name="p", likes=["a", "b"], dislikes=["c"])
     changed = with_feedback(p, {"b": -1, "c": 1, "d": 1})

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.flow.compose import with_feedback
+from bot.feedback import with_feedback
 from bot.models import Listing, Profile
 from bot.rank import rank
 from bot.rank.model import current_model, fit_model, load_model, save_model

@@ -13,9 +13,9 @@ import click
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
 from bot.errors import ProfileError
-from bot.flow.compose import split_votes
+from bot.feedback import split_votes
 from bot.models import Profile
-from bot.profiles import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profile
+from bot.profile_rules import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profile
 from bot.store import Store
 
 

@@ -18,7 +18,7 @@ from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config, SourceConfig, format_interval, parse_interval
 from bot.errors import InputError, SourceError
 from bot.flow.fetch import fetch_interval, merge_sources
-from bot.profiles import NAME_RULE, valid_name
+from bot.profile_rules import NAME_RULE, valid_name
 from bot.sources import SOURCE_KINDS, make_source
 from bot.store import Store
 

@@ -7,11 +7,12 @@ one transaction; delivering it is `bot.flow.deliver`'s job, and formatting it `b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
+from bot.feedback import with_feedback
 from bot.flow.periods import Occurrence, current_period, latest_due
 from bot.flow.settings import Settings
 from bot.models import Listing, Profile
@@ -202,19 +203,6 @@ def _record(store: Store, wanted: _Wanted, chosen: Chosen, settings: Settings, n
     else:
         status = "empty"
     return ComposedDigest(profile, wanted.period, items, status, tuple(ids))
-
-
-def split_votes(votes: Mapping[str, int]) -> tuple[list[str], list[str]]:
-    """The listings voted 👍 and those voted 👎, from net votes (`Store.feedback_votes`)."""
-    return [i for i, v in votes.items() if v > 0], [i for i, v in votes.items() if v < 0]
-
-
-def with_feedback(profile: Profile, votes: dict[str, int]) -> Profile:
-    """The profile with its 👍 papers added to its examples and its 👎 papers to its counter-examples."""
-    up, down = split_votes(votes)
-    likes = [i for i in dict.fromkeys(profile.likes + up) if votes.get(i, 0) >= 0]
-    dislikes = [i for i in dict.fromkeys(profile.dislikes + down) if votes.get(i, 0) <= 0 and i not in likes]
-    return replace(profile, likes=likes, dislikes=dislikes)
 
 
 def _id(profile: Profile) -> int:

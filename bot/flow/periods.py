@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.models import Profile
-from bot.profiles import WEEKDAYS
+from bot.profile_rules import WEEKDAYS
 
 _SEARCH_DAYS = 8  # one week and a day always holds the previous and the next send of any schedule
 

@@ -35,7 +35,7 @@ from bot.config import Config
 from bot.errors import BotError, ConfigError, ProfileError
 from bot.flow.pipeline import Pipeline
 from bot.notify.slack import make_client
-from bot.profiles import validate_profile
+from bot.profile_rules import validate_profile
 from bot.render.slack import ACTION_DOWN, ACTION_MORE, ACTION_UP, escape_mrkdwn, parse_button_value
 from bot.slack.commands import Reply, Where, immediate, parse, run
 from bot.store import Store

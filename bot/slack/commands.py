@@ -2,7 +2,7 @@
 
 Takes the command text and the channel it came from, reads and writes profiles and feedback through
 the pipeline's store (`preview` is the pipeline's own preview, the one `bot digest --preview` shows),
-validates with `bot.profiles.validate_profile`, and hands back a `Reply` (text, optional
+validates with `bot.profile_rules.validate_profile`, and hands back a `Reply` (text, optional
 blocks, public or only for the person who asked). Never raises for bad input: unknown or malformed
 commands get the usage. `bot/slack/app.py` wires these to slack_bolt.
 
@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import ProfileError
+from bot.feedback import split_votes
 from bot.keys import arxiv_ref
 from bot.models import Profile
-from bot.profiles import SCHEDULES, refuse_unmatchable, split_terms, validate_profile
+from bot.profile_rules import SCHEDULES, refuse_unmatchable, split_terms, validate_profile
 from bot.render.slack import escape_mrkdwn, preview_blocks
 from bot.store import Store
 
@@ -169,7 +170,7 @@ def _show(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:
         lines.append(f"Example papers: {escape_mrkdwn(', '.join(current.likes))}")
     votes = store.feedback_votes(current)
     if votes:
-        up, down = sum(v > 0 for v in votes.values()), sum(v < 0 for v in votes.values())
+        up, down = (len(ids) for ids in split_votes(votes))
         lines.append(f"Feedback: 👍 on {up} paper{'s' if up != 1 else ''}, 👎 on {down}")
     lines.append(f"Profile `{current.name}`; change it with `/papers help`.")
     return Reply("\n".join(lines))
