@@ -1,8 +1,9 @@
 """Configuration: `config/bot.toml` read with tomllib into one dataclass per section.
 
 Every default lives here, mirrored with comments in `config/bot.toml`. Secrets never come from
-this file, only from the environment. Only the doors (CLI, scheduler, Slack app) read configuration;
-the rooms receive what they need as arguments.
+this file, only from the environment. Only the doors (CLI, Slack app, web app) and the pipeline they
+build from it (`bot.flow.pipeline.Pipeline.from_config`) read configuration; the rooms below receive
+what they need as arguments.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Which notifier serves each channel, and whether emails carry signed links, decided from the
 configuration and the environment.
 
-Called by the doors (CLI, scheduler); the rooms never read configuration. A channel whose
-settings or credentials are missing falls back to the local outbox, and the notes say so in one
-line each; so do links that are off for want of BOT_SECRET or [web] base_url.
+Called when the pipeline is built from the config (`Pipeline.from_config`); the rooms below never
+read it. A channel whose settings or credentials are missing falls back to the local outbox, and
+the notes say so in one line each; so do links that are off for want of BOT_SECRET or [web] base_url.
 """
 
 from __future__ import annotations
