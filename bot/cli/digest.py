@@ -13,6 +13,7 @@ from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
 
 if TYPE_CHECKING:
+    from bot.flow.deliver import DeliveryOutcome
     from bot.flow.pipeline import Pipeline
     from bot.models import Profile
     from bot.store import DigestSummary
@@ -69,10 +70,17 @@ def digest(config: Config, profile_name: str | None, dry_run: bool, preview: boo
         outcomes = pipeline.deliver(profile=profile_name, include_waiting=True)
         # What the store says once this run is done: another process may hold or have sent a digest.
         stored = _stored(store, composed)
+    _print_delivered(composed, stored, outcomes, channels.notes)
+
+
+def _print_delivered(
+    composed: list, stored: dict[str, list[DigestSummary]], outcomes: list[DeliveryOutcome], notes: tuple[str, ...]
+) -> None:
+    """The table, the notes, what was sent and what failed; exits 1 if a delivery failed."""
     sent = [o for o in outcomes if o.receipt]
     click.echo(_table(composed, stored, {o.digest.id for o in sent}))
     failed = [o for o in outcomes if o.error]
-    for note in channels.notes:
+    for note in notes:
         click.echo(f"Note: {note}")
     if sent:
         click.echo(f"Delivered {len(sent)} digest{'s' if len(sent) != 1 else ''}:")
