@@ -332,10 +332,11 @@ def test_a_source_trickling_its_answer_does_not_hold_back_a_due_digest(workdir, 
         bot("profile", "add", "sd", "-k", "speculative decoding", "--at", "00:00", "--send-empty")
     once = start(workdir, "run", "--once")
     try:
-        wait_for(lambda: any(name.endswith(".eml") for name in outbox(workdir)), timeout=15)
+        # Recorded as sent, not just written: a kill between the two would leave it pending.
+        wait_for(lambda: [s.state for s in summaries(workdir)] == ["sent"], timeout=15)
         assert once.poll() is None, "still fetching the slow source: the digest did not wait for it"
     finally:
         once.kill()
         once.communicate()
-    assert [s.state for s in summaries(workdir)] == ["sent"]
+    assert any(name.endswith(".eml") for name in outbox(workdir))
     assert len(feed_server.hits("/hf")) == 1
