@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bot.config import Config, defaults_notice, load_config
 from bot.errors import BotError, ConfigError, InputError, ProfileError, UnreadableStore
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +61,9 @@ class errors_as_exit_codes:
 
 
 def open_store(config: Config) -> Store:
+    # Imported here: SQLAlchemy takes a quarter of a second to import, which `bot --help` must not pay.
+    from bot.store import Store
+
     return Store(config.store.url)
 
 

@@ -6,17 +6,18 @@ import json
 import tomllib
 from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config
-from bot.digest import split_votes
 from bot.errors import ProfileError
 from bot.models import Profile
 from bot.profiles import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profile
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 def _profile_options(*, defaults: bool) -> Any:
@@ -202,6 +203,8 @@ def show(name: str, config: Config, as_json: bool) -> None:
     Example:
         bot profile show decoding
     """
+    from bot.digest import split_votes
+
     with open_store(config) as store:
         p = store.profile(name)
         votes = store.feedback_votes(p)
