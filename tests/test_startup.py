@@ -102,3 +102,11 @@ def test_the_probe_sees_the_database_layer_when_a_command_opens_the_store(workdi
         check=True,
     )
     assert out.stdout.splitlines()[-1] == "True"
+
+
+def test_a_command_imports_no_other_commands_module(workdir):
+    modules = "bot.cli.digest,bot.cli.run,bot.cli.serve,bot.cli.source,bot.cli.profile"
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORTED, modules, "profile", "list"], cwd=workdir, capture_output=True, text=True
+    )
+    assert out.stdout.splitlines()[-1] == "False False False False True"
