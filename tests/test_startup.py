@@ -54,6 +54,12 @@ def test_the_web_app_does_not_import_scikit_learn():
     assert out.stdout.strip() == "False False"
 
 
+def test_the_words_the_ranker_matches_are_known_without_scikit_learn():
+    code = "import sys, bot.rank.words; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
 FETCHERS = """
 import sys
 from bot.cli import cli
