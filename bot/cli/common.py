@@ -10,6 +10,7 @@ import click
 
 from bot.config import Config, defaults_notice, load_config
 from bot.errors import BotError, ConfigError, InputError, ProfileError, UnreadableStore
+from bot.strings import cut as cut  # the commands' table cells
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -75,8 +76,3 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
-
-
-def cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"

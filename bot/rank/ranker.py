@@ -35,7 +35,6 @@ with neither the number of profiles nor the number of listings beyond that.
 
 from __future__ import annotations
 
-import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
@@ -64,6 +63,7 @@ from bot.rank.vectors import (
     words,
 )
 from bot.rank.why import Wording, explain, matched_terms
+from bot.strings import fold_accents
 
 if TYPE_CHECKING:
     from bot.rank.model import TextModel
@@ -120,8 +120,7 @@ UNRATED_WEIGHT = 0.1
 
 
 def author_key(name: str) -> str:
-    text = unicodedata.normalize("NFKD", name)
-    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).casefold().replace(".", " ").split())
+    return " ".join(fold_accents(name).casefold().replace(".", " ").split())
 
 
 def rank(
