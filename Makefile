@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/parse_sources.py
 	$(BIN)/python benchmarks/delivery.py
 	$(BIN)/python benchmarks/rank_speed.py
+	$(BIN)/python benchmarks/startup.py
 
 # Needs the benchmark-only extra (torch CPU, sentence embeddings, BM25); the model ships in a package.
 bench-relevance: $(STAMP)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
+
+from bot.strings import fold_accents, one_line
 
 # New-style ids (2403.09612, 0704.0001) and old-style ones (hep-th/9901001), with an optional version.
 _ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(v\d+)?", re.IGNORECASE)
@@ -15,10 +16,8 @@ _ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(v\d+)?", re.IGNORE
 
 def normalise_title(title: str) -> str:
     """Lower-case, accents and punctuation dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w\s]", " ", text.casefold())
-    return " ".join(text.split())
+    text = re.sub(r"[^\w\s]", " ", fold_accents(title).casefold())
+    return one_line(text)
 
 
 def arxiv_id(text: str) -> str | None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.errors import ProfileError
 from bot.keys import listing_ref
 from bot.models import Profile
-from bot.words import unmatchable
+from bot.rank.words import unmatchable
 
 SCHEDULES = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -8,7 +8,9 @@ from tests.conftest import ROOT
 
 
 def commands(group: click.Group, prefix: str = ""):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # not group.commands, which holds no lazily imported command
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             yield from commands(command, f"{prefix}{name} ")
         else:

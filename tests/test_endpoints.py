@@ -8,7 +8,7 @@ import httpx
 
 from bot.config import SourceConfig
 from bot.flow.fetch import read_source
-from bot.sources.http import HttpClient, SourceHttp, _retry_after
+from bot.sources.http import HttpClient, SourceHttp, retry_after
 from tests.conftest import FIXTURES
 
 BODIES = {
@@ -67,9 +67,9 @@ def test_retry_after_as_an_http_date():
     from datetime import UTC, datetime
 
     now = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
-    assert _retry_after("Fri, 27 Nov 2026 07:00:30 GMT", now) == 30.0
-    assert _retry_after("Fri, 27 Nov 2026 06:59:00 GMT", now) == 0.0
-    assert _retry_after("soon", now) is None and _retry_after(None, now) is None
+    assert retry_after("Fri, 27 Nov 2026 07:00:30 GMT", now) == 30.0
+    assert retry_after("Fri, 27 Nov 2026 06:59:00 GMT", now) == 0.0
+    assert retry_after("soon", now) is None and retry_after(None, now) is None
 
 
 def test_a_configured_url_keeps_its_own_query(clock):

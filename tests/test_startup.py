@@ -1,4 +1,5 @@
-"""Commands that do not rank must start fast: they must not import scikit-learn."""
+"""Commands must start fast: those that do not rank must not import scikit-learn, and `bot --help`
+not even the database layer (SQLAlchemy alone takes a quarter of a second to import)."""
 
 import subprocess
 import sys
@@ -56,6 +57,12 @@ def test_the_web_app_does_not_import_scikit_learn():
     assert out.stdout.strip() == "False False"
 
 
+def test_the_words_the_ranker_matches_are_known_without_scikit_learn():
+    code = "import sys, bot.rank.words; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
 FETCHERS = """
 import sys
 from bot.cli import cli
@@ -73,3 +80,42 @@ def test_commands_that_do_not_fetch_leave_the_http_and_feed_libraries_unimported
         [sys.executable, "-c", FETCHERS, *args], cwd=workdir, capture_output=True, text=True, check=True
     )
     assert out.stdout.splitlines()[-1] == "False False False False"
+
+
+IMPORTED = """
+import sys
+from bot.cli import cli
+try:
+    cli(sys.argv[2:], prog_name="bot")
+except SystemExit:
+    pass
+print(*(name in sys.modules for name in sys.argv[1].split(",")))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["profile", "--help"], ["source", "--help"], ["digest", "--help"]])
+def test_help_leaves_the_database_layer_unimported(workdir, args):
+    modules = "sqlalchemy,bot.store,sklearn"
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORTED, modules, *args], cwd=workdir, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "False False False"
+
+
+def test_the_probe_sees_the_database_layer_when_a_command_opens_the_store(workdir):
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORTED, "sqlalchemy", "profile", "list"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.splitlines()[-1] == "True"
+
+
+def test_a_command_imports_no_other_commands_module(workdir):
+    modules = "bot.cli.digest,bot.cli.run,bot.cli.serve,bot.cli.source,bot.cli.profile"
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORTED, modules, "profile", "list"], cwd=workdir, capture_output=True, text=True
+    )
+    assert out.stdout.splitlines()[-1] == "False False False False True"

@@ -3,7 +3,7 @@
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.rank.vectors import words
-from bot.words import STOP_WORDS, matchable, unmatchable
+from bot.rank.words import STOP_WORDS, matchable, unmatchable
 
 
 def test_the_stop_words_are_scikit_learns():

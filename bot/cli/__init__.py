@@ -6,24 +6,48 @@ start-up: only the commands that rank do, inside their functions.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot import __version__
 from bot.cli.common import Refused, config_option, cut, open_store, table
-from bot.cli.digest import digest
-from bot.cli.profile import profile
-from bot.cli.run import retry, run, status
-from bot.cli.serve import serve, slack
-from bot.cli.source import source
 from bot.config import Config
 
+# The commands that live in modules of their own, imported only when named (or listed by --help),
+# so `bot profile list` does not pay for every other command's imports.
+LAZY_COMMANDS = {
+    "digest": "bot.cli.digest:digest",
+    "profile": "bot.cli.profile:profile",
+    "retry": "bot.cli.run:retry",
+    "run": "bot.cli.run:run",
+    "serve": "bot.cli.serve:serve",
+    "slack": "bot.cli.serve:slack",
+    "source": "bot.cli.source:source",
+    "status": "bot.cli.run:status",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """click's documented lazy-loading group: the commands of LAZY_COMMANDS are imported on lookup."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, name = LAZY_COMMANDS[cmd_name].partition(":")
+        command: Any = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bot")
 def cli() -> None:
     """Daily digests of the new papers that match your interests.
@@ -34,10 +58,6 @@ def cli() -> None:
         bot fetch
         bot digest
     """
-
-
-cli.add_command(profile)
-cli.add_command(source)
 
 
 @cli.command()
@@ -198,10 +218,6 @@ def feedback(config: Config, profile_name: str, listing_id: str, vote: str) -> N
         if vote == "up"
         else f"Recorded 👎 for {listing_id} in {profile_name}"
     )
-
-
-for _command in (digest, run, status, retry, serve, slack):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bot.config import Config, defaults_notice, load_config
 from bot.errors import BotError, ConfigError, InputError, ProfileError, UnreadableStore
-from bot.store import Store
+from bot.strings import cut as cut  # the commands' table cells
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +62,9 @@ class errors_as_exit_codes:
 
 
 def open_store(config: Config) -> Store:
+    # Imported here: SQLAlchemy takes a quarter of a second to import, which `bot --help` must not pay.
+    from bot.store import Store
+
     return Store(config.store.url)
 
 
@@ -70,8 +76,3 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
-
-
-def cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -6,7 +6,7 @@ import json
 import tomllib
 from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,7 +16,9 @@ from bot.errors import ProfileError
 from bot.feedback import split_votes
 from bot.models import Profile
 from bot.profile_rules import SCHEDULES, WEEKDAYS, refuse_unmatchable, validate_profile
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 def _profile_options(*, defaults: bool) -> Any:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config, SourceConfig, format_interval, parse_interval
 from bot.errors import InputError, SourceError
-from bot.flow.fetch import fetch_interval, merge_sources
 from bot.profile_rules import NAME_RULE, valid_name
 from bot.sources import SOURCE_KINDS, make_source
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 def all_sources(config: Config, store: Store) -> tuple[list[SourceConfig], list[str]]:
     """Config sources then stored ones; and the stored names hidden by a config source of that name."""
+    from bot.flow.fetch import merge_sources  # imports the store's SQLAlchemy: only once a command runs
+
     return merge_sources(config.sources, store.stored_sources())
 
 
@@ -113,6 +116,8 @@ def list_(config: Config) -> None:
     Example:
         bot source list
     """
+    from bot.flow.fetch import fetch_interval
+
     with open_store(config) as store:
         sources, hidden = all_sources(config, store)
         states = store.source_states()

@@ -35,7 +35,6 @@ with neither the number of profiles nor the number of listings beyond that.
 
 from __future__ import annotations
 
-import unicodedata
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
@@ -64,6 +63,7 @@ from bot.rank.vectors import (
     words,
 )
 from bot.rank.why import Wording, explain, matched_terms
+from bot.strings import fold_accents
 
 if TYPE_CHECKING:
     from bot.rank.model import TextModel
@@ -120,8 +120,7 @@ UNRATED_WEIGHT = 0.1
 
 
 def author_key(name: str) -> str:
-    text = unicodedata.normalize("NFKD", name)
-    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).casefold().replace(".", " ").split())
+    return " ".join(fold_accents(name).casefold().replace(".", " ").split())
 
 
 def rank(
@@ -169,7 +168,7 @@ def rank(
     del counts, matches
     names = vectorizer.get_feature_names_out()
     fitted_on = model.documents if model is not None else len(listings)
-    common = _common_words(vectorizer.idf_, names, fitted_on)
+    common = common_words(vectorizer.idf_, names, fitted_on)
     phrases = np.array([" " in term for term in names.tolist()], dtype=bool)
     index = {item.id: i for i, item in enumerate(listings)}
     by_author: dict[str, list[int]] = defaultdict(list)
@@ -198,7 +197,7 @@ def rank(
         chunk = profiles[start : start + chunk_size]
         parts = profile_parts(vectorizer, related, index, chunk, spelled)
         keywords, likes, dislikes = parts.keywords, parts.likes, parts.dislikes
-        learned, learned_topics = _learned(related, index, chunk, topics)
+        learned, learned_topics = learned_weights(related, index, chunk, topics)
         ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
         base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
         # Keywords are a query: BM25 matches them, and pseudo-relevance feedback stands in for the
@@ -351,7 +350,7 @@ def _terms_of_results(
         start = end
 
 
-def _common_words(idf: np.ndarray, names: np.ndarray, documents: int) -> frozenset[str]:
+def common_words(idf: np.ndarray, names: np.ndarray, documents: int) -> frozenset[str]:
     """The words in more than COMMON of the listings the vectorizer was fitted on ("paper", "based",
     "approach"): a word one paper in ten says tells little about why this one matched.
     arxiv-sanity drops them from its vectors altogether (`max_df=0.1`); here they still rank, but a
@@ -396,7 +395,7 @@ def _votes_in_the_query(
     return [known(p.likes, q) for p, q in pairs], [known(p.dislikes, q) for p, q in pairs]
 
 
-def _learned(
+def learned_weights(
     docs: sp.csr_matrix,
     index: Mapping[str, int],
     chunk: Sequence[Profile],

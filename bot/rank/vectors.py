@@ -29,7 +29,7 @@ from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile
 from bot.rank.stems import STEM_OVERRIDES, STEMS
-from bot.words import STOP_WORDS, WORD
+from bot.rank.words import STOP_WORDS, WORD
 
 
 def document(listing: Listing) -> str:

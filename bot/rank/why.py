@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from bot.models import Listing
 from bot.rank.vectors import INFLECTION, derived, document, forms_of, readable, surface_forms, word_places, words
+from bot.strings import cut
 
 MAX_TERMS = 3
 # A term weighing less than this share of the strongest one explains little ("model" beside
@@ -50,7 +51,7 @@ def explain(
         best = int(np.argmax(liked_similarity))
         if liked_similarity[best] >= MIN_LIKE_SIMILARITY:
             title = liked_titles[best]
-            reasons.append("like: " + (title if len(title) <= _TITLE_CHARS else title[: _TITLE_CHARS - 1] + "…"))
+            reasons.append("like: " + cut(title, _TITLE_CHARS))
     return tuple(reasons)
 
 

@@ -16,7 +16,8 @@ from email.utils import format_datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.models import Digest
-from bot.render.text import meta_line, one_line, safe_url, shorten
+from bot.render.text import meta_line, safe_url
+from bot.strings import one_line, shorten
 
 SUBJECT_TITLE_CHARS = 60
 # Titles, author lines and reasons are cut to this many characters (halved, down to the floor,

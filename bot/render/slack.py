@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.models import Digest, DigestItem, Listing
-from bot.render.text import meta_line, one_line, safe_url, shorten
+from bot.render.text import meta_line, safe_url
+from bot.strings import one_line, shorten
 
 # Slack's limits (api.slack.com/reference/block-kit). MAX_BLOCK_CHARS counts the JSON of one message's
 # blocks: Slack has refused messages with `msg_blocks_too_long` at about 13k characters.

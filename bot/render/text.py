@@ -5,21 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.models import Listing
+from bot.strings import one_line
 
 MAX_AUTHORS = 4
-
-
-def one_line(text: str) -> str:
-    """Collapse every run of whitespace, line breaks included (arXiv titles are hard-wrapped)."""
-    return " ".join(text.split())
-
-
-def shorten(text: str, limit: int) -> str:
-    text = one_line(text)
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:.") + "…"
 
 
 def safe_url(url: str | None) -> str | None:

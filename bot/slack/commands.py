@@ -25,6 +25,7 @@ from bot.models import Profile
 from bot.profile_rules import SCHEDULES, refuse_unmatchable, split_terms, validate_profile
 from bot.render.slack import escape_mrkdwn, preview_blocks
 from bot.store import Store
+from bot.strings import cut
 
 if TYPE_CHECKING:
     from bot.flow.pipeline import Pipeline
@@ -79,7 +80,7 @@ def parse(text: str) -> tuple[str, str] | Reply:
         return "help", ""
     name = words[0].casefold()
     if name not in COMMANDS:
-        return usage(f"I don't know `{escape_mrkdwn(_cut(words[0], 40))}`.")
+        return usage(f"I don't know `{escape_mrkdwn(cut(words[0], 40))}`.")
     return name, words[1].strip() if len(words) > 1 else ""
 
 
@@ -272,7 +273,3 @@ def _describe(profile: Profile) -> str:
 
 def _terms(terms: list[str]) -> str:
     return ", ".join(f"*{escape_mrkdwn(t)}*" for t in terms)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,8 +18,9 @@ from bot.errors import SourceError
 from bot.keys import arxiv_id, listing_key
 from bot.models import Listing
 from bot.sources.base import NotModified, Source
-from bot.sources.common import one_line, parse_when, parse_xml
+from bot.sources.common import parse_when, parse_xml
 from bot.sources.http import SourceHttp
+from bot.strings import one_line
 
 RSS_URL = "https://rss.arxiv.org/rss/{categories}"
 ABS_URL = "https://arxiv.org/abs/{id}"

@@ -22,16 +22,12 @@ import defusedxml.ElementTree
 
 from bot.errors import SourceError
 from bot.models import Listing
+from bot.strings import one_line
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _SNIFF = 4096
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
-
-
-def one_line(text: str | None) -> str:
-    """Whitespace (line breaks and hard-wrapping included) collapsed to single spaces."""
-    return " ".join((text or "").split())
 
 
 # Characters that print nothing but can hide or reorder text in a digest: C0 and C1 controls (NUL,

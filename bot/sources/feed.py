@@ -21,8 +21,9 @@ from bot.errors import SourceError
 from bot.keys import arxiv_id, listing_key, normalise_doi
 from bot.models import Listing
 from bot.sources.base import NotModified, Source
-from bot.sources.common import one_line, parse_xml
+from bot.sources.common import parse_xml
 from bot.sources.http import SourceHttp
+from bot.strings import one_line
 
 _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _ARXIV_HOSTS = ("arxiv.org", "www.arxiv.org", "export.arxiv.org", "huggingface.co")

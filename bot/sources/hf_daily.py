@@ -15,8 +15,9 @@ from bot.errors import SourceError
 from bot.keys import arxiv_id, listing_key
 from bot.models import Listing
 from bot.sources.base import NotModified, Source
-from bot.sources.common import as_int, as_text, one_line, parse_json, parse_when
+from bot.sources.common import as_int, as_text, parse_json, parse_when
 from bot.sources.http import SourceHttp
+from bot.strings import one_line
 
 API_URL = "https://huggingface.co/api/daily_papers"
 PAGE_SIZE = 100  # the API's largest page

@@ -22,9 +22,10 @@ from bot.errors import SourceError
 from bot.keys import arxiv_id, listing_key
 from bot.models import Listing
 from bot.sources.base import NotModified, Source
-from bot.sources.common import one_line, parse_json
+from bot.sources.common import parse_json
 from bot.sources.hf_daily import listing_from_item
 from bot.sources.http import SourceHttp
+from bot.strings import one_line
 
 PRESETS = ("hf_papers",)
 _ARXIV_HOSTS = ("arxiv.org", "www.arxiv.org", "huggingface.co")

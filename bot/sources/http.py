@@ -240,7 +240,7 @@ class HttpClient:
         """What the status says: a retry, an error, a 304, or the body read within the cap and deadline."""
         status = response.status_code
         if status == 429 or status >= 500:
-            wait = _retry_after(response.headers.get("Retry-After"))
+            wait = retry_after(response.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise SourceError(f"{url}: HTTP {status}; Retry-After asks for {wait:.0f} s, skipped this run")
             raise _Retryable(f"HTTP {status}", wait)
@@ -418,7 +418,7 @@ def _validators(response: httpx.Response) -> Validators:
     return Validators(etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"))
 
 
-def _retry_after(value: str | None, now: datetime | None = None) -> float | None:
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
     if not value:
         return None

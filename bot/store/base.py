@@ -15,16 +15,16 @@ from sqlalchemy.engine import Connection, Engine
 from bot.errors import StoreError, UnreadableStore
 from bot.store import schema
 
-_CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
+IN_CHUNK = 500  # ids per IN (...) clause, well under SQLite's variable limit
 # SQLite's verdicts on a file that is no sound database: another kind of file, a torn copy, a damaged disk.
 _UNREADABLE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """An INSERT that supports ON CONFLICT, in the dialect of the connection (SQLite or PostgreSQL)."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -111,7 +111,7 @@ class StoreBase:
     ) -> list[Any]:
         values = list(values)
         rows: list[Any] = []
-        for start in range(0, len(values), _CHUNK):
-            query = sa.select(*(columns or [table])).where(column.in_(values[start : start + _CHUNK]))
+        for start in range(0, len(values), IN_CHUNK):
+            query = sa.select(*(columns or [table])).where(column.in_(values[start : start + IN_CHUNK]))
             rows.extend(conn.execute(query).all())
         return rows

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Connection
 
 from bot.errors import StoreError
 from bot.models import Digest, DigestItem, Profile
-from bot.store.base import _CHUNK, StoreBase, _insert, _now
-from bot.store.listings import _listing
-from bot.store.profiles import _profile
+from bot.store.base import IN_CHUNK, StoreBase, dialect_insert, utc_now
+from bot.store.listings import listing_from_row
+from bot.store.profiles import profile_from_row
 from bot.store.schema import digest_items, digests, listings, profiles, sent_items
 
 
@@ -53,7 +53,7 @@ def _insert_digests(
         row = {"profile_id": profile.id, "channel": channel, "period": period, **values}
         if message_id is not None:
             row["message_id"] = message_id(channel)
-        stmt = _insert(conn, digests).values(**row)
+        stmt = dialect_insert(conn, digests).values(**row)
         stmt = stmt.on_conflict_do_nothing(index_elements=["profile_id", "channel", "period"])
         if (digest_id := conn.execute(stmt.returning(digests.c.id)).scalar()) is not None:
             created.append(digest_id)
@@ -92,7 +92,7 @@ class DeliveryStatements(StoreBase):
         """
         if if_empty not in ("drop", "record", "send"):
             raise ValueError(f"if_empty must be drop, record or send, not {if_empty!r}")
-        now = now or _now()
+        now = now or utc_now()
         try:
             return self._create_digests(profile, period, items, message_id, now, due_at, if_empty)
         except _NothingLeft:
@@ -123,7 +123,7 @@ class DeliveryStatements(StoreBase):
                 return []
             claimed = set()
             for listing_id, _score, _why in items:
-                stmt = _insert(conn, sent_items).values(
+                stmt = dialect_insert(conn, sent_items).values(
                     profile_id=profile.id, listing_id=listing_id, period=period, sent_at=now
                 )
                 stmt = stmt.on_conflict_do_nothing(index_elements=["profile_id", "listing_id"])
@@ -271,14 +271,16 @@ class DeliveryStatements(StoreBase):
             for row in rows:
                 if row.profile_id not in profile_cache:
                     prow = conn.execute(sa.select(profiles).where(profiles.c.id == row.profile_id)).one()
-                    profile_cache[row.profile_id] = _profile(prow)
+                    profile_cache[row.profile_id] = profile_from_row(prow)
                 item_rows = conn.execute(
                     sa.select(digest_items.c.score, digest_items.c.why, listings)
                     .join(listings, listings.c.id == digest_items.c.listing_id)
                     .where(digest_items.c.digest_id == row.id)
                     .order_by(digest_items.c.position)
                 ).all()
-                items = tuple(DigestItem(listing=_listing(r), score=r.score, why=tuple(r.why)) for r in item_rows)
+                items = tuple(
+                    DigestItem(listing=listing_from_row(r), score=r.score, why=tuple(r.why)) for r in item_rows
+                )
                 out.append(
                     Digest(
                         id=row.id,
@@ -301,7 +303,7 @@ class DeliveryStatements(StoreBase):
                 .values(
                     state="sent",
                     receipt=receipt,
-                    sent_at=now or _now(),
+                    sent_at=now or utc_now(),
                     last_error=None,
                     lease_owner=None,
                     lease_until=None,
@@ -325,8 +327,8 @@ class DeliveryStatements(StoreBase):
         """The digests of these profiles for these periods (profile id → period), on every channel."""
         pairs = list(periods.items())
         found: list[DigestSummary] = []
-        for start in range(0, len(pairs), _CHUNK):
-            chunk = pairs[start : start + _CHUNK]
+        for start in range(0, len(pairs), IN_CHUNK):
+            chunk = pairs[start : start + IN_CHUNK]
             found += self._summaries(sa.tuple_(digests.c.profile_id, digests.c.period).in_(chunk))
         return found
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from bot.keys import normalise_title, title_hash
 from bot.models import Listing
-from bot.store.base import StoreBase, _insert, _now
+from bot.store.base import StoreBase, dialect_insert, utc_now
 from bot.store.schema import listings
 
 
@@ -26,13 +26,15 @@ class UpsertCounts:
 class ListingStatements(StoreBase):
     def upsert_listings(self, items: Iterable[Listing], *, now: datetime | None = None) -> UpsertCounts:
         """Store new listings and enrich known ones, keeping the richest value of each field."""
-        now = now or _now()
+        now = now or utc_now()
         incoming: dict[str, Listing] = {}
         for item in items:  # the same paper twice in one batch is merged first
             incoming[item.id] = _merge(incoming[item.id], item) if item.id in incoming else item
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self.engine.begin() as conn:
-            existing = {row.id: _listing(row) for row in self._select_in(conn, listings, listings.c.id, incoming)}
+            existing = {
+                row.id: listing_from_row(row) for row in self._select_in(conn, listings, listings.c.id, incoming)
+            }
             aliases = self._aliases(conn, [item for key, item in incoming.items() if key not in existing])
             for key, item in incoming.items():
                 old = existing.get(key)
@@ -46,7 +48,7 @@ class ListingStatements(StoreBase):
                     continue
                 counts["updated" if old else "new"] += 1
                 values = _listing_values(merged) | {"updated_at": now}
-                stmt = _insert(conn, listings).values(**values, first_seen=now)
+                stmt = dialect_insert(conn, listings).values(**values, first_seen=now)
                 conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
                 existing[merged.id] = merged
         return UpsertCounts(**counts)
@@ -62,9 +64,9 @@ class ListingStatements(StoreBase):
         by_doi: dict[str, Listing] = {}
         by_title: dict[str, list[Listing]] = {}
         for row in self._select_in(conn, listings, listings.c.doi, dois):
-            by_doi.setdefault(row.doi, _listing(row))
+            by_doi.setdefault(row.doi, listing_from_row(row))
         for row in self._select_in(conn, listings, listings.c.title_key, titles):
-            by_title.setdefault(row.title_key, []).append(_listing(row))
+            by_title.setdefault(row.title_key, []).append(listing_from_row(row))
         out = {}
         for item in items:
             if item.doi and item.doi in by_doi:
@@ -95,7 +97,7 @@ class ListingStatements(StoreBase):
                 if limit is not None:
                     query = query.limit(limit)
                 rows = conn.execute(query).all()
-        return [_listing(row) for row in rows]
+        return [listing_from_row(row) for row in rows]
 
     def missing_listing_ids(self, ids: Iterable[str]) -> list[str]:
         wanted = list(dict.fromkeys(ids))
@@ -158,7 +160,7 @@ def _listing_values(item: Listing) -> dict[str, Any]:
     }
 
 
-def _listing(row: Any) -> Listing:
+def listing_from_row(row: Any) -> Listing:
     return Listing(
         id=row.id,
         title=row.title,

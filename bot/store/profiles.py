@@ -10,13 +10,13 @@ import sqlalchemy as sa
 
 from bot.errors import ProfileError
 from bot.models import Profile
-from bot.store.base import StoreBase, _insert, _now
+from bot.store.base import StoreBase, dialect_insert, utc_now
 from bot.store.schema import feedback, profiles
 
 
 class ProfileStatements(StoreBase):
     def add_profile(self, profile: Profile) -> Profile:
-        now = _now()
+        now = utc_now()
         try:
             with self.engine.begin() as conn:
                 result = conn.execute(
@@ -28,10 +28,10 @@ class ProfileStatements(StoreBase):
 
     def save_profile(self, profile: Profile) -> Profile:
         """Insert or replace the profile with this name."""
-        now = _now()
+        now = utc_now()
         values = _profile_values(profile) | {"updated_at": now}
         with self.engine.begin() as conn:
-            stmt = _insert(conn, profiles).values(**values, created_at=now)
+            stmt = dialect_insert(conn, profiles).values(**values, created_at=now)
             conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
         return self.profile(profile.name)
 
@@ -40,12 +40,12 @@ class ProfileStatements(StoreBase):
             row = conn.execute(sa.select(profiles).where(profiles.c.name == name)).first()
         if row is None:
             raise ProfileError(f"no profile named {name!r} (see `bot profile list`)")
-        return _profile(row)
+        return profile_from_row(row)
 
     def profile_by_id(self, profile_id: int) -> Profile | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(profiles).where(profiles.c.id == profile_id)).first()
-        return _profile(row) if row is not None else None
+        return profile_from_row(row) if row is not None else None
 
     def unsubscribe_email(self, profile_id: int, address: str, *, now: datetime | None = None) -> bool:
         """Stop email to `address` for the profile; False when it already had (or the address changed since)."""
@@ -57,13 +57,13 @@ class ProfileStatements(StoreBase):
                     profiles.c.email == address,
                     profiles.c.email_unsubscribed_at.is_(None),
                 )
-                .values(email_unsubscribed_at=now or _now(), updated_at=now or _now())
+                .values(email_unsubscribed_at=now or utc_now(), updated_at=now or utc_now())
             )
         return result.rowcount == 1
 
     def profiles(self) -> list[Profile]:
         with self.engine.connect() as conn:
-            return [_profile(row) for row in conn.execute(sa.select(profiles).order_by(profiles.c.name))]
+            return [profile_from_row(row) for row in conn.execute(sa.select(profiles).order_by(profiles.c.name))]
 
     def remove_profile(self, name: str) -> None:
         with self.engine.begin() as conn:
@@ -79,9 +79,11 @@ class ProfileStatements(StoreBase):
         assert profile.id is not None
         if self.missing_listing_ids([listing_id]):
             raise ProfileError(f"unknown listing id {listing_id!r}: see `bot listings` for the ids")
-        values = {"vote": vote, "via": via, "created_at": now or _now()}
+        values = {"vote": vote, "via": via, "created_at": now or utc_now()}
         with self.engine.begin() as conn:
-            stmt = _insert(conn, feedback).values(profile_id=profile.id, listing_id=listing_id, voter=voter, **values)
+            stmt = dialect_insert(conn, feedback).values(
+                profile_id=profile.id, listing_id=listing_id, voter=voter, **values
+            )
             conn.execute(stmt.on_conflict_do_update(index_elements=["profile_id", "listing_id", "voter"], set_=values))
 
     def vote_of(self, profile: Profile, listing_id: str, voter: str) -> int | None:
@@ -132,7 +134,7 @@ def _profile_values(profile: Profile) -> dict[str, Any]:
     return {f: getattr(profile, f) for f in _PROFILE_FIELDS}
 
 
-def _profile(row: Any) -> Profile:
+def profile_from_row(row: Any) -> Profile:
     values = {f: getattr(row, f) for f in _PROFILE_FIELDS}
     for f in ("keywords", "exclude", "likes", "dislikes", "authors"):
         values[f] = list(values[f])

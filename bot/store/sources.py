@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.errors import InputError
-from bot.store.base import StoreBase, _insert, _now
+from bot.store.base import StoreBase, dialect_insert, utc_now
 from bot.store.schema import source_state, sources
 
 
@@ -47,7 +47,7 @@ class SourceStatements(StoreBase):
     ) -> None:
         """One fetch's outcome (ok, unchanged, failed); validators, when given, replace the kept ones."""
         values: dict[str, Any] = {
-            "last_fetch_at": now or _now(),
+            "last_fetch_at": now or utc_now(),
             "last_outcome": outcome,
             "last_error": error,
             "last_new": new,
@@ -55,7 +55,7 @@ class SourceStatements(StoreBase):
         if validators is not None:  # a failed fetch keeps what the last good one learnt
             values["validators"] = validators
         with self.engine.begin() as conn:
-            stmt = _insert(conn, source_state).values(name=name, **values)
+            stmt = dialect_insert(conn, source_state).values(name=name, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
 
     def source_states(self) -> dict[str, SourceState]:
@@ -69,7 +69,7 @@ class SourceStatements(StoreBase):
             with self.engine.begin() as conn:
                 conn.execute(
                     sources.insert().values(
-                        name=name, kind=kind, options=options, every=every, created_at=now or _now()
+                        name=name, kind=kind, options=options, every=every, created_at=now or utc_now()
                     )
                 )
         except sa.exc.IntegrityError as exc:
