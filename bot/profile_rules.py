@@ -52,17 +52,33 @@ def validate_profile(profile: Profile) -> Profile:
         dislikes=list(dict.fromkeys(listing_ref(i) for i in profile.dislikes if i.strip())),
         email=(profile.email or "").strip() or None,
         slack_channel=(profile.slack_channel or "").strip() or None,
+        weekday=profile.weekday.strip().lower()[:3],
     )
+    _check_interests(profile)
+    profile = _checked_addresses(profile)
+    _check_schedule(profile)
+    _check_sizes(profile)
+    return profile
+
+
+def _check_interests(profile: Profile) -> None:
     if not (profile.keywords or profile.likes or profile.authors):
         raise ProfileError(f"profile {profile.name!r} has no interests: give --keywords, --like or --author")
     if both := {t.casefold() for t in profile.keywords} & {t.casefold() for t in profile.exclude}:
         raise ProfileError(f"{', '.join(sorted(both))!r} is both a keyword and excluded")
+
+
+def _checked_addresses(profile: Profile) -> Profile:
     if profile.email is not None:
         profile = replace(profile, email=_checked_email(profile.email))
     if profile.slack_channel is not None and not re.match(r"^[#@]?[\w.-]{1,80}$", profile.slack_channel):
         raise ProfileError(
             f"invalid Slack channel {profile.slack_channel!r}: give a name like #papers or an id like C0123456789"
         )
+    return profile
+
+
+def _check_schedule(profile: Profile) -> None:
     try:
         ZoneInfo(profile.tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -71,18 +87,19 @@ def validate_profile(profile: Profile) -> Profile:
         raise ProfileError(f"invalid time {profile.send_at!r}: use HH:MM on a 24-hour clock, e.g. 08:00")
     if profile.schedule not in SCHEDULES:
         raise ProfileError(f"invalid schedule {profile.schedule!r}: use {' or '.join(SCHEDULES)}")
-    profile = replace(profile, weekday=profile.weekday.strip().lower()[:3])
     if profile.weekday not in WEEKDAYS:
         raise ProfileError(f"invalid weekday {profile.weekday!r}: use one of {', '.join(WEEKDAYS)}")
     if profile.schedule == "weekly" and profile.skip_weekends and WEEKDAYS.index(profile.weekday) >= 5:
         raise ProfileError(f"a weekly digest on {profile.weekday} never goes out when weekends are skipped")
+
+
+def _check_sizes(profile: Profile) -> None:
     if not 1 <= profile.top <= MAX_TOP:
         raise ProfileError(f"invalid --top {profile.top}: a digest holds between 1 and {MAX_TOP} papers")
     if not 0.0 <= profile.min_score < 1.0:
         raise ProfileError(f"invalid --min-score {profile.min_score}: use a number from 0 up to (not including) 1")
     if not 0.0 <= profile.trend <= 1.0:
         raise ProfileError(f"invalid --trend {profile.trend}: use a number from 0 (off) to 1")
-    return profile
 
 
 def refuse_unmatchable(profile: Profile, before: Profile | None = None) -> None:
