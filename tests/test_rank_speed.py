@@ -97,3 +97,18 @@ def test_each_distinct_word_of_the_listings_is_stemmed_once(monkeypatch):
     for analyzer in (Analyzer(), _Recording({"lattic", "encrypt"})):
         assert [analyzer(text) for text in texts[:200]] == [analyzer(text) for text in texts[200:]]
     assert counting.calls and len(counting.calls) == len(set(counting.calls))
+
+
+def test_an_acronyms_plural_is_found_only_where_a_word_starts():
+    """ACRONYM_PLURAL starts a word at its capital with a look-behind, which lets the regex engine
+    skip to the next capital: it must read as a \\b before the capital would."""
+    import re
+
+    from bot.rank.vectors import ACRONYM_PLURAL
+
+    at_a_boundary = re.compile(r"\b([A-Z][A-Z0-9]*[A-Z0-9])s\b")
+    texts = ["LLMs", "(CNNs)", "GPUs,TPUs", "A1s AAs A2s", "x-LLMs", "LLMs."]
+    texts += ["xLLMs", "éLLMs", "_LLMs", "1LLMs", "ÀBCs", "aBCs", "Bs", "ABCss", "ABCs_", "LLMsLLMs"]
+    assert [ACRONYM_PLURAL.sub(r"\1", t) for t in texts] == [at_a_boundary.sub(r"\1", t) for t in texts]
+    assert [ACRONYM_PLURAL.sub(r"\1", t) for t in texts[:6]] == ["LLM", "(CNN)", "GPU,TPU", "A1 AA A2", "x-LLM", "LLM."]
+    assert [ACRONYM_PLURAL.sub(r"\1", t) for t in texts[6:]] == texts[6:]
