@@ -32,10 +32,13 @@ def fit_topics(vectors: sp.csr_matrix, k: int = TOPICS) -> np.ndarray | None:
         return None
     from scipy.sparse.linalg import ArpackError, ArpackNoConvergence
     from sklearn.decomposition import TruncatedSVD
+    from threadpoolctl import threadpool_limits
 
     try:
         # Identical listings have no variance to explain: scikit-learn's ratio of it divides by zero.
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # ARPACK's dense steps are small products that a second BLAS thread only waits on: with one,
+        # the SVD of 10,000 listings takes a quarter of the CPU, and far less wall time on busy cores.
+        with np.errstate(divide="ignore", invalid="ignore"), threadpool_limits(1, user_api="blas"):
             places = TruncatedSVD(k, algorithm="arpack", random_state=0).fit_transform(vectors)
     except (ArpackError, ArpackNoConvergence):  # degenerate listings: words alone rank them
         return None
