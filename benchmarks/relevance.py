@@ -1,10 +1,13 @@
 """How often the top of a profile's ranking is what its owner wanted: `bot rank` beside the anchors.
 
-    python benchmarks/relevance.py [--data benchmarks/data/arxiv-cs-2016-03.jsonl] [--seeds 3]
+    python benchmarks/relevance.py [--corpus cs2016|2007] [--seeds 3]
 
-The corpus is 1,000 real arXiv cs records (benchmarks/make_data.py); a paper is relevant to a
-category's profile when arXiv lists it in that category (cross-lists count). Every category with at
-least 20 papers gets a profile in three forms:
+Two corpora (benchmarks/data/README.md). `cs2016`, the default: 1,000 real arXiv cs records
+(benchmarks/make_data.py); a paper is relevant to a category's profile when arXiv lists it in that
+category (cross-lists count). `2007`: 2,000 arXiv papers of April 2007 across physics, mathematics
+and computer science; a paper is relevant to its primary category only, and the keyword form has
+one hand-written set, relevance-keywords-2007.toml. Every category with at least 20 papers and a
+keyword profile gets a profile in three forms:
 
 - keywords: three profiles per category: the phrases in benchmarks/data/relevance-keywords.toml
   and, for a second person with other words for the same field, relevance-keywords-2.toml, both
@@ -49,6 +52,8 @@ categories resampled for both), so a gap smaller than the noise of 20 categories
 from __future__ import annotations
 
 import argparse
+import ast
+import csv
 import hashlib
 import json
 import os
@@ -71,6 +76,10 @@ from bot.rank import rank  # noqa: E402
 
 DATA = HERE / "data" / "arxiv-cs-2016-03.jsonl"
 KEYWORDS = tuple(HERE / "data" / f"relevance-keywords{suffix}.toml" for suffix in ("", "-2", "-arxiv"))
+CORPORA = {
+    "cs2016": (DATA, KEYWORDS),
+    "2007": (HERE / "data" / "arxiv_2007-04_2000.csv", (HERE / "data" / "relevance-keywords-2007.toml",)),
+}
 CACHE = HERE / ".cache"
 MIN_PAPERS = 20
 EXAMPLES = 5
@@ -87,12 +96,29 @@ class Case:
 
 
 def load(path: Path) -> tuple[list[Listing], dict[str, set[str]]]:
+    if path.suffix == ".csv":
+        return load_snapshot(path)
     listings, by_category = [], {}
     for line in path.open(encoding="utf-8"):
         r = json.loads(line)
         listings.append(Listing(id=r["id"], title=r["title"], abstract=r["abstract"], authors=tuple(r["authors"])))
         for c in r["categories"]:
             by_category.setdefault(c, set()).add(r["id"])
+    return listings, by_category
+
+
+def load_snapshot(path: Path) -> tuple[list[Listing], dict[str, set[str]]]:
+    """The Kaggle arXiv snapshot's CSV: labelled by primary category (the first of `categories`)."""
+    listings, by_category = [], {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            # The uploader's tool read the id as a number: `704.001` is 0704.0010.
+            head, _, tail = r["id"].partition(".")
+            listing_id = f"{head.zfill(4)}.{tail.ljust(4, '0')}"
+            authors = tuple(f"{first} {last}".strip() for last, first, *_ in ast.literal_eval(r["authors_parsed"]))
+            title, abstract = (" ".join(r[k].split()) for k in ("title", "abstract"))
+            listings.append(Listing(id=listing_id, title=title, abstract=abstract, authors=authors))
+            by_category.setdefault(r["categories"].split()[0], set()).add(listing_id)
     return listings, by_category
 
 
@@ -283,16 +309,20 @@ def loops(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="cs2016", help="the papers and keyword sets")
+    parser.add_argument("--data", type=Path, help="the papers (.jsonl, or the snapshot's .csv); default: the corpus's")
     parser.add_argument(
-        "--keywords", type=Path, action="append", help="a keyword set (TOML); repeat for more (default: both shipped)"
+        "--keywords", type=Path, action="append", help="a keyword set (TOML); repeat for more (default: the corpus's)"
     )
     parser.add_argument("--seeds", type=int, default=3, help="random draws of the 5 example papers")
     parser.add_argument("--per-category", action="store_true", help="also print P@10 per category")
     args = parser.parse_args()
 
-    listings, by_category = load(args.data)
-    keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in args.keywords or KEYWORDS]
+    data, keyword_files = CORPORA[args.corpus]
+    listings, by_category = load(args.data or data)
+    keyword_sets = [
+        tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in args.keywords or keyword_files
+    ]
     by_id = {item.id: item for item in listings}
     cases = make_cases(by_category, keyword_sets, args.seeds)
     bm25, svm = BM25(listings), ArxivSanity(listings)
