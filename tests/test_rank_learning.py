@@ -14,9 +14,11 @@ from bot.digest import with_feedback
 from bot.models import Listing, Profile
 from bot.rank import rank
 from bot.rank.model import current_model, fit_model, load_model, save_model
-from bot.rank.ranker import LEARN_AFTER
+from bot.rank.params import PARAMS
 from bot.rank.stems import STEMS
 from tests.conftest import ROOT
+
+LEARN_AFTER = PARAMS.learn_after
 
 
 # Two fields that share the word "decoding": a keyword profile cannot tell them apart, votes can.
