@@ -79,6 +79,10 @@ def test_a_listing_with_several_of_the_keywords_ranks_above_one_that_repeats_one
     voted = Profile(name="p", keywords=profile.keywords, dislikes=["f0"])
     ((_, found),) = rank(listings, [voted], top=3)
     assert [r.listing_id for r in found[:2]] == ["network", "retrieval"]
+    # Switched off, the coordination stage leaves BM25 alone, which puts the repetition first.
+    without = replace(PARAMS, without=frozenset({"coordination"}))
+    ((_, found),) = rank(listings, [profile], top=3, params=without)
+    assert [r.listing_id for r in found[:2]] == ["retrieval", "network"]
 
 
 def corpus():
