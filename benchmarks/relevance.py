@@ -44,6 +44,11 @@ digests had shown, 7.0 below on those the embeddings' had, and 1.9 below on BM25
 table gives every method the rated papers each loop chose, so that effect shows, and a
 third the precision of each of the three digests a user of each method sees.
 
+With `--ablate`, only the bot runs, once with every stage and once without each stage in turn
+(`RankParams.without`), on both corpora unless `--corpus` names one: P@10, P@20 and MAP per form
+and the change each stage makes. Profiles are ranked together in one call per round there, and the
+reasons are left out: they change no order.
+
 Prints mean P@10, P@20 and average precision over categories for each form and method, and each
 anchor's P@10 gap to the bot with a 95% bootstrap interval over categories (paired: the same
 categories resampled for both), so a gap smaller than the noise of 20 categories reads as such.
@@ -62,7 +67,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -73,6 +78,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bot.models import Listing, Profile  # noqa: E402
 from bot.rank import rank  # noqa: E402
+from bot.rank.params import PARAMS, STAGES, RankParams  # noqa: E402
 
 DATA = HERE / "data" / "arxiv-cs-2016-03.jsonl"
 KEYWORDS = tuple(HERE / "data" / f"relevance-keywords{suffix}.toml" for suffix in ("", "-2", "-arxiv"))
@@ -307,18 +313,99 @@ def loops(
     return out
 
 
+# --- ablation ------------------------------------------------------------------------------------
+
+
+def orders(
+    listings: list[Listing], profiles: list[Profile], hidden: list[set[str]], params: RankParams
+) -> list[list[str]]:
+    """Each profile's ranking of every listing but its `hidden` ones, all ranked in one call."""
+    named = [replace(p, name=f"{n}:{p.name}") for n, p in enumerate(profiles)]
+    skip = {p.name: h for p, h in zip(named, hidden, strict=True)}
+    ranked = rank(listings, named, top=len(listings), min_score=0.0, skip=skip, params=params, reasons=False)
+    return [[r.listing_id for r in results] for _, results in ranked]
+
+
+def ablation_metrics(listings: list[Listing], cases: list[Case], params: RankParams) -> dict[str, np.ndarray]:
+    """Mean P@10, P@20 and MAP per form, ratings cases after ROUNDS digests of PER_ROUND rated."""
+    found: dict[str, list[tuple[float, float, float]]] = {}
+    direct = [c for c in cases if c.form != "ratings"]
+    ranked = orders(listings, [c.profile for c in direct], [c.hidden for c in direct], params)
+    for c, order in zip(direct, ranked, strict=True):
+        found.setdefault(c.form, []).append(metrics(order, c.relevant, c.hidden))
+    rated = [c for c in cases if c.form == "ratings"]
+    likes: list[list[str]] = [[] for _ in rated]
+    dislikes: list[list[str]] = [[] for _ in rated]
+    for final in [False] * ROUNDS + [True]:
+        profiles = [
+            Profile(name=c.profile.name, keywords=c.profile.keywords, likes=list(lk), dislikes=list(dk))
+            for c, lk, dk in zip(rated, likes, dislikes, strict=True)
+        ]
+        hidden = [{*lk, *dk} for lk, dk in zip(likes, dislikes, strict=True)]
+        for n, (c, order) in enumerate(zip(rated, orders(listings, profiles, hidden, params), strict=True)):
+            if final:
+                found.setdefault("ratings", []).append(metrics(order, c.relevant, hidden[n]))
+                continue
+            shown = order[:PER_ROUND]
+            likes[n] += [i for i in shown if i in c.relevant]
+            dislikes[n] += [i for i in shown if i not in c.relevant]
+    return {form: np.mean(rows, axis=0) for form, rows in found.items()}
+
+
+def ablate(corpus: str, seeds: int) -> None:
+    """Prints the bot's P@10, P@20 and MAP with every stage and without each, per form."""
+    data, keyword_files = CORPORA[corpus]
+    listings, by_category = load(data)
+    keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in keyword_files]
+    cases = make_cases(by_category, keyword_sets, seeds)
+    forms = ("keywords", "examples", "ratings")
+    full = ablation_metrics(listings, cases, PARAMS)
+    print(f"\n{corpus}: {len(listings)} papers, {len({c.category for c in cases})} categories, {len(cases)} cases")
+    print(f"{'stages':<22}" + "".join(f"{form + ' P@10 P@20 MAP':>26}" for form in forms))
+    print(f"{'all':<22}" + "".join(f"{'':>8}" + " ".join(f"{v:.3f}" for v in full[form]) for form in forms))
+    for stage in STAGES:
+        without = ablation_metrics(listings, cases, replace(PARAMS, without=frozenset({stage})))
+        gains = [100 * (full[form] - without[form]) for form in forms]
+        cells = "".join(f"{'':>5}" + " ".join(f"{g:+5.1f}" for g in gain) for gain in gains)
+        print(f"{'- ' + stage:<22}{cells}", flush=True)
+    print("(rows without a stage: points it adds, all stages minus without it)")
+
+
+def complexity() -> None:
+    """radon's report of the ranker's functions of cyclomatic complexity 11 or more (grade C and worse)."""
+    try:
+        from radon.complexity import cc_rank, cc_visit
+    except ImportError:
+        print("\nnote: no complexity report; install with: pip install -e '.[bench]'", file=sys.stderr)
+        return
+    print("\nComplexity (radon), bot/rank functions of grade C or worse:")
+    blocks = [
+        (path, b) for path in sorted((HERE.parent / "bot" / "rank").glob("*.py")) for b in cc_visit(path.read_text())
+    ]
+    worst = [(path, b) for path, b in blocks if b.complexity > 10]
+    for path, b in sorted(worst, key=lambda pb: -pb[1].complexity):
+        print(f"  {path.name}:{b.lineno} {b.fullname} {cc_rank(b.complexity)} ({b.complexity})")
+    print(f"  highest of {len(blocks)}: {max(b.complexity for _, b in blocks)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="cs2016", help="the papers and keyword sets")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), help="the papers and keyword sets (default: cs2016)")
     parser.add_argument("--data", type=Path, help="the papers (.jsonl, or the snapshot's .csv); default: the corpus's")
     parser.add_argument(
         "--keywords", type=Path, action="append", help="a keyword set (TOML); repeat for more (default: the corpus's)"
     )
     parser.add_argument("--seeds", type=int, default=3, help="random draws of the 5 example papers")
     parser.add_argument("--per-category", action="store_true", help="also print P@10 per category")
+    parser.add_argument("--ablate", action="store_true", help="the bot with and without each stage, no anchors")
     args = parser.parse_args()
+    if args.ablate:
+        for corpus in [args.corpus] if args.corpus else list(CORPORA):
+            ablate(corpus, args.seeds)
+        complexity()
+        return
 
-    data, keyword_files = CORPORA[args.corpus]
+    data, keyword_files = CORPORA[args.corpus or "cs2016"]
     listings, by_category = load(args.data or data)
     keyword_sets = [
         tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in args.keywords or keyword_files
