@@ -326,49 +326,76 @@ def orders(
     return [[r.listing_id for r in results] for _, results in ranked]
 
 
-def ablation_metrics(listings: list[Listing], cases: list[Case], params: RankParams) -> dict[str, np.ndarray]:
-    """Mean P@10, P@20 and MAP per form, ratings cases after ROUNDS digests of PER_ROUND rated."""
-    found: dict[str, list[tuple[float, float, float]]] = {}
-    direct = [c for c in cases if c.form != "ratings"]
-    ranked = orders(listings, [c.profile for c in direct], [c.hidden for c in direct], params)
-    for c, order in zip(direct, ranked, strict=True):
-        found.setdefault(c.form, []).append(metrics(order, c.relevant, c.hidden))
-    rated = [c for c in cases if c.form == "ratings"]
-    likes: list[list[str]] = [[] for _ in rated]
-    dislikes: list[list[str]] = [[] for _ in rated]
+def ablation_metrics(listings: list[Listing], cases: list[Case], params: RankParams) -> list[np.ndarray]:
+    """Each case's P@10, P@20 and MAP, in order; a ratings case's after ROUNDS digests of PER_ROUND
+    rated by the bot's own loop."""
+    found: dict[int, tuple[float, float, float]] = {}
+    direct = [n for n, c in enumerate(cases) if c.form != "ratings"]
+    ranked = orders(listings, [cases[n].profile for n in direct], [cases[n].hidden for n in direct], params)
+    for n, order in zip(direct, ranked, strict=True):
+        found[n] = metrics(order, cases[n].relevant, cases[n].hidden)
+    found.update(rated_by_bot(listings, cases, params))
+    return [np.array(found[n]) for n in range(len(cases))]
+
+
+def rated_by_bot(listings: list[Listing], cases: list[Case], params: RankParams) -> dict[int, tuple]:
+    """The ratings cases' metrics by number, after the bot's own loop: all cases rank together
+    each round (`rated_rounds` runs one case)."""
+    found = {}
+    rated = [n for n, c in enumerate(cases) if c.form == "ratings"]
+    likes: dict[int, list[str]] = {n: [] for n in rated}
+    dislikes: dict[int, list[str]] = {n: [] for n in rated}
     for final in [False] * ROUNDS + [True]:
-        profiles = [
-            Profile(name=c.profile.name, keywords=c.profile.keywords, likes=list(lk), dislikes=list(dk))
-            for c, lk, dk in zip(rated, likes, dislikes, strict=True)
-        ]
-        hidden = [{*lk, *dk} for lk, dk in zip(likes, dislikes, strict=True)]
-        for n, (c, order) in enumerate(zip(rated, orders(listings, profiles, hidden, params), strict=True)):
+        profiles = [replace(cases[n].profile, likes=list(likes[n]), dislikes=list(dislikes[n])) for n in rated]
+        hidden = [{*likes[n], *dislikes[n]} for n in rated]
+        for n, seen, order in zip(rated, hidden, orders(listings, profiles, hidden, params), strict=True):
             if final:
-                found.setdefault("ratings", []).append(metrics(order, c.relevant, hidden[n]))
+                found[n] = metrics(order, cases[n].relevant, seen)
                 continue
-            shown = order[:PER_ROUND]
-            likes[n] += [i for i in shown if i in c.relevant]
-            dislikes[n] += [i for i in shown if i not in c.relevant]
-    return {form: np.mean(rows, axis=0) for form, rows in found.items()}
+            likes[n] += [i for i in order[:PER_ROUND] if i in cases[n].relevant]
+            dislikes[n] += [i for i in order[:PER_ROUND] if i not in cases[n].relevant]
+    return found
+
+
+def by_category(cases: list[Case], rows: list[np.ndarray], metric: int) -> dict[str, float]:
+    """One metric's mean over each category's cases, all forms together."""
+    out: dict[str, list[float]] = {}
+    for c, row in zip(cases, rows, strict=True):
+        out.setdefault(c.category, []).append(float(row[metric]))
+    return {category: float(np.mean(values)) for category, values in out.items()}
 
 
 def ablate(corpus: str, seeds: int) -> None:
-    """Prints the bot's P@10, P@20 and MAP with every stage and without each, per form."""
+    """Prints the bot's P@10, P@20 and MAP with every stage and, per stage, the points it adds
+    (all stages minus without it) per form, and over all forms with a 95% bootstrap interval over
+    categories."""
     data, keyword_files = CORPORA[corpus]
-    listings, by_category = load(data)
+    listings, by_category_ids = load(data)
     keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in keyword_files]
-    cases = make_cases(by_category, keyword_sets, seeds)
-    forms = ("keywords", "examples", "ratings")
+    cases = make_cases(by_category_ids, keyword_sets, seeds)
+    forms = [form for form in ("keywords", "examples", "ratings") if any(c.form == form for c in cases)]
+
+    def per_form(rows: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.mean([r for c, r in zip(cases, rows, strict=True) if c.form == form], axis=0) for form in forms]
+
     full = ablation_metrics(listings, cases, PARAMS)
     print(f"\n{corpus}: {len(listings)} papers, {len({c.category for c in cases})} categories, {len(cases)} cases")
-    print(f"{'stages':<22}" + "".join(f"{form + ' P@10 P@20 MAP':>26}" for form in forms))
-    print(f"{'all':<22}" + "".join(f"{'':>8}" + " ".join(f"{v:.3f}" for v in full[form]) for form in forms))
+    head = "".join(f" | {form:<8} P@10  P@20   MAP" for form in forms)
+    print(f"{'stage':<16}{head} | all forms: P@10 (95%)        MAP (95%)")
+    cells = "".join(" | " + " " * 8 + " ".join(f"{v:5.3f}" for v in m) for m in per_form(full))
+    print(f"{'all':<16}{cells} |")
     for stage in STAGES:
         without = ablation_metrics(listings, cases, replace(PARAMS, without=frozenset({stage})))
-        gains = [100 * (full[form] - without[form]) for form in forms]
-        cells = "".join(f"{'':>5}" + " ".join(f"{g:+5.1f}" for g in gain) for gain in gains)
-        print(f"{'- ' + stage:<22}{cells}", flush=True)
-    print("(rows without a stage: points it adds, all stages minus without it)")
+        gains = [100 * (a - b) for a, b in zip(per_form(full), per_form(without), strict=True)]
+        cells = "".join(" | " + " " * 8 + " ".join(f"{g:+5.1f}" for g in gain) for gain in gains)
+        overall = []
+        for metric in (0, 2):
+            mine, theirs = by_category(cases, full, metric), by_category(cases, without, metric)
+            low, high = gap_interval(mine, theirs)
+            mean = np.mean([mine[c] - theirs[c] for c in mine])
+            overall.append(f"{100 * mean:+5.1f} ({100 * low:+5.1f} to {100 * high:+5.1f})")
+        print(f"{'- ' + stage:<16}{cells} | " + "  ".join(overall), flush=True)
+    print("(rows of a stage: the points it adds, all stages minus without it)")
 
 
 def complexity() -> None:
