@@ -649,7 +649,7 @@ def test_below_its_best_matches_a_keyword_profile_ranks_papers_of_their_field_fi
 
 
 def test_the_learned_model_weighs_latent_topics_beside_words():
-    from bot.rank.ranker import _learned
+    from bot.rank.learning import learned
     from bot.rank.topics import fit_topics
     from bot.rank.vectors import cosine_vectors, document, make_vectorizer, shared_terms
 
@@ -659,7 +659,7 @@ def test_the_learned_model_weighs_latent_topics_beside_words():
     related = cosine_vectors(shared_terms(vectorizer.fit_transform(map(document, listings))), vectorizer.idf_)
     places = fit_topics(related)
     rater = Profile(name="r", likes=["example", "near0", "near1", "near2", "near3"], dislikes=["vision0", "vision1"])
-    words, on_topics = _learned(related, index, [rater, Profile(name="few", likes=["example"])], lambda: places)
+    words, on_topics = learned(related, index, [rater, Profile(name="few", likes=["example"])], lambda: places)
     assert words[0].nnz and words[1].nnz == 0 and not on_topics[1].any()  # too few ratings to learn from
     # The model learned which topic the person reads: a paper of that field in other words scores
     # above the other field's papers, by topic alone.
