@@ -1,10 +1,13 @@
 """How often the top of a profile's ranking is what its owner wanted: `bot rank` beside the anchors.
 
-    python benchmarks/relevance.py [--data benchmarks/data/arxiv-cs-2016-03.jsonl] [--seeds 3]
+    python benchmarks/relevance.py [--corpus cs2016|2007] [--seeds 3]
 
-The corpus is 1,000 real arXiv cs records (benchmarks/make_data.py); a paper is relevant to a
-category's profile when arXiv lists it in that category (cross-lists count). Every category with at
-least 20 papers gets a profile in three forms:
+Two corpora (benchmarks/data/README.md). `cs2016`, the default: 1,000 real arXiv cs records
+(benchmarks/make_data.py); a paper is relevant to a category's profile when arXiv lists it in that
+category (cross-lists count). `2007`: 2,000 arXiv papers of April 2007 across physics, mathematics
+and computer science; a paper is relevant to its primary category only, and the keyword form has
+one hand-written set, relevance-keywords-2007.toml. Every category with at least 20 papers and a
+keyword profile gets a profile in three forms:
 
 - keywords: three profiles per category: the phrases in benchmarks/data/relevance-keywords.toml
   and, for a second person with other words for the same field, relevance-keywords-2.toml, both
@@ -41,6 +44,11 @@ digests had shown, 7.0 below on those the embeddings' had, and 1.9 below on BM25
 table gives every method the rated papers each loop chose, so that effect shows, and a
 third the precision of each of the three digests a user of each method sees.
 
+With `--ablate`, only the bot runs, once with every stage and once without each stage in turn
+(`RankParams.without`), on both corpora unless `--corpus` names one: P@10, P@20 and MAP per form
+and the change each stage makes. Profiles are ranked together in one call per round there, and the
+reasons are left out: they change no order.
+
 Prints mean P@10, P@20 and average precision over categories for each form and method, and each
 anchor's P@10 gap to the bot with a 95% bootstrap interval over categories (paired: the same
 categories resampled for both), so a gap smaller than the noise of 20 categories reads as such.
@@ -49,6 +57,8 @@ categories resampled for both), so a gap smaller than the noise of 20 categories
 from __future__ import annotations
 
 import argparse
+import ast
+import csv
 import hashlib
 import json
 import os
@@ -57,7 +67,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -68,9 +78,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from bot.models import Listing, Profile  # noqa: E402
 from bot.rank import rank  # noqa: E402
+from bot.rank.params import PARAMS, STAGES, RankParams  # noqa: E402
 
 DATA = HERE / "data" / "arxiv-cs-2016-03.jsonl"
 KEYWORDS = tuple(HERE / "data" / f"relevance-keywords{suffix}.toml" for suffix in ("", "-2", "-arxiv"))
+CORPORA = {
+    "cs2016": (DATA, KEYWORDS),
+    "2007": (HERE / "data" / "arxiv_2007-04_2000.csv", (HERE / "data" / "relevance-keywords-2007.toml",)),
+}
 CACHE = HERE / ".cache"
 MIN_PAPERS = 20
 EXAMPLES = 5
@@ -87,12 +102,29 @@ class Case:
 
 
 def load(path: Path) -> tuple[list[Listing], dict[str, set[str]]]:
+    if path.suffix == ".csv":
+        return load_snapshot(path)
     listings, by_category = [], {}
     for line in path.open(encoding="utf-8"):
         r = json.loads(line)
         listings.append(Listing(id=r["id"], title=r["title"], abstract=r["abstract"], authors=tuple(r["authors"])))
         for c in r["categories"]:
             by_category.setdefault(c, set()).add(r["id"])
+    return listings, by_category
+
+
+def load_snapshot(path: Path) -> tuple[list[Listing], dict[str, set[str]]]:
+    """The Kaggle arXiv snapshot's CSV: labelled by primary category (the first of `categories`)."""
+    listings, by_category = [], {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            # The uploader's tool read the id as a number: `704.001` is 0704.0010.
+            head, _, tail = r["id"].partition(".")
+            listing_id = f"{head.zfill(4)}.{tail.ljust(4, '0')}"
+            authors = tuple(f"{first} {last}".strip() for last, first, *_ in ast.literal_eval(r["authors_parsed"]))
+            title, abstract = (" ".join(r[k].split()) for k in ("title", "abstract"))
+            listings.append(Listing(id=listing_id, title=title, abstract=abstract, authors=authors))
+            by_category.setdefault(r["categories"].split()[0], set()).add(listing_id)
     return listings, by_category
 
 
@@ -281,18 +313,130 @@ def loops(
     return out
 
 
+# --- ablation ------------------------------------------------------------------------------------
+
+
+def orders(
+    listings: list[Listing], profiles: list[Profile], hidden: list[set[str]], params: RankParams
+) -> list[list[str]]:
+    """Each profile's ranking of every listing but its `hidden` ones, all ranked in one call."""
+    named = [replace(p, name=f"{n}:{p.name}") for n, p in enumerate(profiles)]
+    skip = {p.name: h for p, h in zip(named, hidden, strict=True)}
+    ranked = rank(listings, named, top=len(listings), min_score=0.0, skip=skip, params=params, reasons=False)
+    return [[r.listing_id for r in results] for _, results in ranked]
+
+
+def ablation_metrics(listings: list[Listing], cases: list[Case], params: RankParams) -> list[np.ndarray]:
+    """Each case's P@10, P@20 and MAP, in order; a ratings case's after ROUNDS digests of PER_ROUND
+    rated by the bot's own loop."""
+    found: dict[int, tuple[float, float, float]] = {}
+    direct = [n for n, c in enumerate(cases) if c.form != "ratings"]
+    ranked = orders(listings, [cases[n].profile for n in direct], [cases[n].hidden for n in direct], params)
+    for n, order in zip(direct, ranked, strict=True):
+        found[n] = metrics(order, cases[n].relevant, cases[n].hidden)
+    found.update(rated_by_bot(listings, cases, params))
+    return [np.array(found[n]) for n in range(len(cases))]
+
+
+def rated_by_bot(listings: list[Listing], cases: list[Case], params: RankParams) -> dict[int, tuple]:
+    """The ratings cases' metrics by number, after the bot's own loop: all cases rank together
+    each round (`rated_rounds` runs one case)."""
+    found = {}
+    rated = [n for n, c in enumerate(cases) if c.form == "ratings"]
+    likes: dict[int, list[str]] = {n: [] for n in rated}
+    dislikes: dict[int, list[str]] = {n: [] for n in rated}
+    for final in [False] * ROUNDS + [True]:
+        profiles = [replace(cases[n].profile, likes=list(likes[n]), dislikes=list(dislikes[n])) for n in rated]
+        hidden = [{*likes[n], *dislikes[n]} for n in rated]
+        for n, seen, order in zip(rated, hidden, orders(listings, profiles, hidden, params), strict=True):
+            if final:
+                found[n] = metrics(order, cases[n].relevant, seen)
+                continue
+            likes[n] += [i for i in order[:PER_ROUND] if i in cases[n].relevant]
+            dislikes[n] += [i for i in order[:PER_ROUND] if i not in cases[n].relevant]
+    return found
+
+
+def by_category(cases: list[Case], rows: list[np.ndarray], metric: int) -> dict[str, float]:
+    """One metric's mean over each category's cases, all forms together."""
+    out: dict[str, list[float]] = {}
+    for c, row in zip(cases, rows, strict=True):
+        out.setdefault(c.category, []).append(float(row[metric]))
+    return {category: float(np.mean(values)) for category, values in out.items()}
+
+
+def ablate(corpus: str, seeds: int) -> None:
+    """Prints the bot's P@10, P@20 and MAP with every stage and, per stage, the points it adds
+    (all stages minus without it) per form, and over all forms with a 95% bootstrap interval over
+    categories."""
+    data, keyword_files = CORPORA[corpus]
+    listings, by_category_ids = load(data)
+    keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in keyword_files]
+    cases = make_cases(by_category_ids, keyword_sets, seeds)
+    forms = [form for form in ("keywords", "examples", "ratings") if any(c.form == form for c in cases)]
+
+    def per_form(rows: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.mean([r for c, r in zip(cases, rows, strict=True) if c.form == form], axis=0) for form in forms]
+
+    full = ablation_metrics(listings, cases, PARAMS)
+    print(f"\n{corpus}: {len(listings)} papers, {len({c.category for c in cases})} categories, {len(cases)} cases")
+    head = "".join(f" | {form:<8} P@10  P@20   MAP" for form in forms)
+    print(f"{'stage':<16}{head} | all forms: P@10 (95%)        MAP (95%)")
+    cells = "".join(" | " + " " * 8 + " ".join(f"{v:5.3f}" for v in m) for m in per_form(full))
+    print(f"{'all':<16}{cells} |")
+    for stage in STAGES:
+        without = ablation_metrics(listings, cases, replace(PARAMS, without=frozenset({stage})))
+        gains = [100 * (a - b) for a, b in zip(per_form(full), per_form(without), strict=True)]
+        cells = "".join(" | " + " " * 8 + " ".join(f"{g:+5.1f}" for g in gain) for gain in gains)
+        overall = []
+        for metric in (0, 2):
+            mine, theirs = by_category(cases, full, metric), by_category(cases, without, metric)
+            low, high = gap_interval(mine, theirs)
+            mean = np.mean([mine[c] - theirs[c] for c in mine])
+            overall.append(f"{100 * mean:+5.1f} ({100 * low:+5.1f} to {100 * high:+5.1f})")
+        print(f"{'- ' + stage:<16}{cells} | " + "  ".join(overall), flush=True)
+    print("(rows of a stage: the points it adds, all stages minus without it)")
+
+
+def complexity() -> None:
+    """radon's report of the ranker's functions of cyclomatic complexity 11 or more (grade C and worse)."""
+    try:
+        from radon.complexity import cc_rank, cc_visit
+    except ImportError:
+        print("\nnote: no complexity report; install with: pip install -e '.[bench]'", file=sys.stderr)
+        return
+    print("\nComplexity (radon), bot/rank functions of grade C or worse:")
+    blocks = [
+        (path, b) for path in sorted((HERE.parent / "bot" / "rank").glob("*.py")) for b in cc_visit(path.read_text())
+    ]
+    worst = [(path, b) for path, b in blocks if b.complexity > 10]
+    for path, b in sorted(worst, key=lambda pb: -pb[1].complexity):
+        print(f"  {path.name}:{b.lineno} {b.fullname} {cc_rank(b.complexity)} ({b.complexity})")
+    print(f"  highest of {len(blocks)}: {max(b.complexity for _, b in blocks)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--corpus", choices=sorted(CORPORA), help="the papers and keyword sets (default: cs2016)")
+    parser.add_argument("--data", type=Path, help="the papers (.jsonl, or the snapshot's .csv); default: the corpus's")
     parser.add_argument(
-        "--keywords", type=Path, action="append", help="a keyword set (TOML); repeat for more (default: both shipped)"
+        "--keywords", type=Path, action="append", help="a keyword set (TOML); repeat for more (default: the corpus's)"
     )
     parser.add_argument("--seeds", type=int, default=3, help="random draws of the 5 example papers")
     parser.add_argument("--per-category", action="store_true", help="also print P@10 per category")
+    parser.add_argument("--ablate", action="store_true", help="the bot with and without each stage, no anchors")
     args = parser.parse_args()
+    if args.ablate:
+        for corpus in [args.corpus] if args.corpus else list(CORPORA):
+            ablate(corpus, args.seeds)
+        complexity()
+        return
 
-    listings, by_category = load(args.data)
-    keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in args.keywords or KEYWORDS]
+    data, keyword_files = CORPORA[args.corpus or "cs2016"]
+    listings, by_category = load(args.data or data)
+    keyword_sets = [
+        tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in args.keywords or keyword_files
+    ]
     by_id = {item.id: item for item in listings}
     cases = make_cases(by_category, keyword_sets, args.seeds)
     bm25, svm = BM25(listings), ArxivSanity(listings)

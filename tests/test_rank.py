@@ -1,12 +1,15 @@
 import re
+from dataclasses import replace
 
 import pytest
 import snowballstemmer
 
 from bot.models import Listing, Profile
 from bot.rank import rank
-from bot.rank.ranker import CHUNK, LEARN_AFTER
+from bot.rank.params import PARAMS
 from bot.rank.stems import STEM_OVERRIDES
+
+CHUNK, LEARN_AFTER = PARAMS.chunk, PARAMS.learn_after
 
 
 def ranked(listings, *profiles, **kwargs):
@@ -76,6 +79,10 @@ def test_a_listing_with_several_of_the_keywords_ranks_above_one_that_repeats_one
     voted = Profile(name="p", keywords=profile.keywords, dislikes=["f0"])
     ((_, found),) = rank(listings, [voted], top=3)
     assert [r.listing_id for r in found[:2]] == ["network", "retrieval"]
+    # Switched off, the coordination stage leaves BM25 alone, which puts the repetition first.
+    without = replace(PARAMS, without=frozenset({"coordination"}))
+    ((_, found),) = rank(listings, [profile], top=3, params=without)
+    assert [r.listing_id for r in found[:2]] == ["retrieval", "network"]
 
 
 def corpus():
@@ -445,17 +452,15 @@ def test_a_listing_with_only_a_common_word_of_a_keyword_fills_no_digest(seed_lis
     assert beside["p"] == alone and len(alone) == 6
 
 
-def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings, monkeypatch):
-    import bot.rank.ranker as ranker
-
+def test_reasons_are_the_same_however_many_results_are_explained_at_once(seed_listings):
     profiles = [
         Profile(name="sd", keywords=["speculative decoding", "draft model"]),
         Profile(name="vision", keywords=["image generation"], likes=[seed_listings[0].id]),
         Profile(name="all", keywords=["language models"]),
     ]
     everything = ranked(seed_listings, *profiles, top=len(seed_listings))
-    monkeypatch.setattr(ranker, "RESULTS_AT_ONCE", 7)  # fewer than one profile's results
-    assert ranked(seed_listings, *profiles, top=len(seed_listings)) == everything
+    few = replace(PARAMS, results_at_once=7)  # fewer than one profile's results
+    assert ranked(seed_listings, *profiles, top=len(seed_listings), params=few) == everything
     assert all(r.why for results in everything.values() for r in results[:5])
 
 
@@ -645,7 +650,7 @@ def test_below_its_best_matches_a_keyword_profile_ranks_papers_of_their_field_fi
 
 
 def test_the_learned_model_weighs_latent_topics_beside_words():
-    from bot.rank.ranker import learned_weights
+    from bot.rank.learning import learned
     from bot.rank.topics import fit_topics
     from bot.rank.vectors import cosine_vectors, document, make_vectorizer, shared_terms
 
@@ -655,7 +660,7 @@ def test_the_learned_model_weighs_latent_topics_beside_words():
     related = cosine_vectors(shared_terms(vectorizer.fit_transform(map(document, listings))), vectorizer.idf_)
     places = fit_topics(related)
     rater = Profile(name="r", likes=["example", "near0", "near1", "near2", "near3"], dislikes=["vision0", "vision1"])
-    words, on_topics = learned_weights(related, index, [rater, Profile(name="few", likes=["example"])], lambda: places)
+    words, on_topics = learned(related, index, [rater, Profile(name="few", likes=["example"])], lambda: places)
     assert words[0].nnz and words[1].nnz == 0 and not on_topics[1].any()  # too few ratings to learn from
     # The model learned which topic the person reads: a paper of that field in other words scores
     # above the other field's papers, by topic alone.
@@ -697,13 +702,18 @@ def test_neighbours_are_the_nearest_other_listings_however_many_are_found_at_onc
     import scipy.sparse as sp
     from sklearn.preprocessing import normalize
 
-    from bot.rank.neighbours import NEIGHBOURS, Neighbours
+    from bot.rank.neighbours import Neighbours
+
+    NEIGHBOURS = 10
 
     vectors = normalize(sp.random(60, 40, density=0.2, format="csr", random_state=1, dtype=np.float32)).tocsr()
     similar = (vectors @ vectors.T).toarray()
     np.fill_diagonal(similar, -np.inf)
     transposed = vectors.T.tocsr()
-    one_by_one, all_at_once = Neighbours(vectors, transposed, cells=120), Neighbours(vectors, transposed, cells=10**9)
+    one_by_one, all_at_once = (
+        Neighbours(vectors, transposed, 120, NEIGHBOURS),
+        Neighbours(vectors, transposed, 10**9, NEIGHBOURS),
+    )
     rows = np.array([5, 0, 59, 5, 17])
     one_by_one.of(rows[:2])  # some rows found earlier, in another call
     for found in (one_by_one, all_at_once):

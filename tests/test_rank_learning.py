@@ -14,9 +14,11 @@ from bot.feedback import with_feedback
 from bot.models import Listing, Profile
 from bot.rank import rank
 from bot.rank.model import current_model, fit_model, load_model, save_model
-from bot.rank.ranker import LEARN_AFTER
+from bot.rank.params import PARAMS
 from bot.rank.stems import STEMS
 from tests.conftest import ROOT
+
+LEARN_AFTER = PARAMS.learn_after
 
 
 # Two fields that share the word "decoding": a keyword profile cannot tell them apart, votes can.
@@ -269,8 +271,8 @@ def test_digest_saves_the_vectorizer_and_refit_fits_it_again(workdir, bot):
 
 # --- memory at scale -----------------------------------------------------------------------------
 
-# Ranking holds the profile × listing scores CELLS at a time (`bot.rank.ranker`), so what it adds
-# to memory does not grow with profiles × listings. CELLS is set small here, so a quick run shows it:
+# Ranking holds the profile × listing scores `RankParams.cells` at a time (`bot.rank.ranker`), so what it adds
+# to memory does not grow with profiles × listings. It is set small here, so a quick run shows it:
 # 1,000 profiles × 2,000 listings in chunks of 80 profiles. Measured: ranking one profile adds 24 MiB
 # (the listings' vectors and topics), 1,000 add 28 MiB; with chunking disabled they add 73 MiB. The
 # peak is the child's VmHWM, reset (clear_refs) just before ranking, so building and fitting the
@@ -281,10 +283,11 @@ MEMORY_CHILD = textwrap.dedent(
     from datetime import UTC, datetime
     sys.path.insert(0, sys.argv[1])
     from bot.models import Listing, Profile
-    from bot.rank import rank, ranker
+    from bot.rank import rank
     from bot.rank.model import fit_model
+    from bot.rank.params import RankParams
 
-    ranker.CELLS = int(sys.argv[2])
+    params = RankParams(cells=int(sys.argv[2]))
     rng = random.Random(5)
     vocab = [f"w{i}" for i in range(20000)]
     listings = [
@@ -302,7 +305,7 @@ MEMORY_CHILD = textwrap.dedent(
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # the high-water mark starts again from what is resident now
     before = mib("VmRSS")
-    returned = sum(len(results) for _, results in rank(listings, profiles, top=20, model=model))
+    returned = sum(len(results) for _, results in rank(listings, profiles, top=20, model=model, params=params))
     print(json.dumps({"added_mib": mib("VmHWM") - before, "returned": returned}))
     """
 )

@@ -5,39 +5,43 @@ on the listings given, as `bot rank` does; with one, the profiles' keywords and 
 never saw join a copy of its vocabulary: `vectors.knowing`); hands on, per profile, its best
 `RankedListing`s.
 
-A profile with keywords only is a query: its score for a listing is BM25 (`vectors.weigh`), raised
-with the share of the profile's keywords the listing has (`_coordination`), with pseudo-relevance
-feedback: the strongest terms of its best few listings join the query, which finds papers that say
-the same thing in other words. Its best few listings then stay first and order the rest of its
-matches by latent topics (`_below_the_best`). Unless it liked a paper, a listing with none of its
-keywords but their common words ("models" of "diffusion models"), or only words the feedback added,
-falls to a hundredth of its score, behind the listings that have one (but the faintest) and below
-`min_score` (`_top_anchored`). With fewer than `LEARN_AFTER` votes it stays a query: liked papers
-join that feedback, disliked ones leave it (`_votes_in_the_query`). Any other profile with likes or
-dislikes scores the cosine of two TF-IDF vectors, built in two steps:
-1. Rocchio: the typed keywords, plus liked papers, minus disliked ones (`vectors.profile_parts`);
-2. with at least `LEARN_AFTER` ratings, a linear model trained on the rated papers (their words and
-   latent topics) is added with a bounded weight, so a few clicks refine the keywords but cannot
-   erase them.
-Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
-feedback) against the terms at least two listings share (`vectors.shared_terms`). Liked papers
-with no dislikes, or too few votes for a learned model, are examples: like keywords, they get
-pseudo-relevance feedback, and their latent topics (`topics`) count beside their words. Every
-profile with votes then has its best matches smoothed over its nearest listings, the rated papers
-among them (`neighbours`), and a cosine one with keywords has its scores put on the scale of its
-keywords' BM25 share (`_on_keyword_scale`).
-Then favourite authors raise a listing, an excluded word hides it, and a profile that asks for the
-trend lifts listings with many upvotes in proportion to how well they already match.
+A profile is of one `Kind`, chosen in `kind_of`, and each kind is a short pipeline of stages: the
+query kind's are in `querying`, Rocchio and the learned model in `learning`; the shared stages then
+run on every profile, here. Each stage can be switched off (`RankParams.without`).
 
-Profiles are scored in chunks sized so that chunk × listings stays under `CELLS`: memory grows
-with neither the number of profiles nor the number of listings beyond that.
+| stage          | kinds        | what it does                                                                    |
+|----------------|--------------|---------------------------------------------------------------------------------|
+| bm25           | query        | BM25 of the keywords against every term of a listing (`vectors.weigh`)          |
+| coordination   | query        | a listing with more of the keywords scores more (`querying.coordination`)       |
+| feedback       | query, ex.   | the best listings' strongest terms join the query (`querying.feedback`)         |
+| votes_in_query | query        | a query's likes join that feedback, its dislikes leave it                       |
+| topics         | all          | latent topics: a query's best few order the rest (`querying.below_the_best`);   |
+|                |              | examples and the learned model match topics beside words (`topics`)             |
+| anchoring      | query        | a listing with only the keywords' common words falls behind                     |
+| rocchio        | ex., learned | keywords plus liked papers minus disliked ones, as cosines (`learning.blend`)   |
+| learned        | ex., learned | from `learn_after` ratings, one a like: a linear SVM joins (`learning.learned`) |
+| neighbours     | with votes   | the best scores smoothed over each listing's nearest ones (`neighbours`)        |
+| keyword_scale  | ex., learned | with keywords: scores on the scale of their BM25 share                          |
+| trend          | shared       | a profile that asks for it lifts listings with many upvotes                     |
+| authors        | shared       | each favourite author on a paper adds `author_bonus`                            |
+| exclude        | shared       | an excluded word or phrase hides a listing                                      |
+| cut            | shared       | the `top` best above `min_score`, never a rated or skipped listing              |
+
+Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
+feedback) against the terms at least two listings share (`vectors.shared_terms`).
+
+Profiles are scored in chunks sized so that chunk × listings stays under `RankParams.cells`: every
+stage works on one matrix per chunk, and memory grows with neither the number of profiles nor the
+number of listings beyond that.
 """
 
 from __future__ import annotations
 
-import zlib
+import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -46,8 +50,10 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from bot.models import Listing, Profile, RankedListing
+from bot.rank import learning, querying
 from bot.rank.acronyms import is_acronym, long_forms
 from bot.rank.neighbours import Neighbours, smooth
+from bot.rank.params import PARAMS, RankParams
 from bot.rank.topics import fit_topics, topic_product, topic_scores
 from bot.rank.vectors import (
     ProfileParts,
@@ -66,57 +72,29 @@ from bot.rank.why import Wording, explain, matched_terms
 from bot.strings import fold_accents
 
 if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     from bot.rank.model import TextModel
 
-LEVEL_OF = 10  # a rated profile's scores are scaled so this many of its best match its keywords' (a digest's worth)
-COMMON = 0.1  # a word in more than this share of the listings is a reason only when there is no other
-AUTHOR_BONUS = 0.3  # per favourite author on the paper: a followed author counts as much as a good keyword match
-# A keyword profile's listing with none of its keywords but their common words, or only words the
-# feedback added, scores this share of its score: behind all but the faintest with one (`_top_anchored`).
-UNANCHORED = 0.01
-LOOSE_MARK, STRONG_MARK = 1e-6, 1e-4  # how `_coverage` tells the two apart in one product
-CHUNK = 256  # at most this many profiles scored at once
-CELLS = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)
-RESULTS_AT_ONCE = 8192  # results whose reasons are found together (`_terms_of_results`)
 
-# Pseudo-relevance feedback (Rocchio on the top of the first ranking, RM3's usual sizes).
-FEEDBACK_DOCS = 10
-FEEDBACK_TERMS = 20
-FEEDBACK_WEIGHT = 0.5
-# A keyword profile's liked paper counts this many of its best few in that feedback: a judgment is
-# surer than a guess (with two or three likes, P@10 of the next ten +1 to +3 points against 1).
-LIKED_FEEDBACK = 3.0
-# A listing with all of a keyword profile's keywords scores up to this much more than one with one.
-COORDINATION = 0.5
-# Example profiles: the topic match (`topics`) counts this much beside the match of words.
-TOPIC_SHARE = 0.5
+class Kind(enum.Enum):
+    """What a profile asks for, which decides how it is scored."""
 
-# The learned model: from this many ratings (likes + dislikes, at least one like) on, its weight
-# vector joins the profile vector.
-LEARN_AFTER = 5
-# With keywords, the best match of the liked papers scores at most this share of the best keyword
-# match (half of it once a learned model joins); disliked papers take off up to DISLIKE_SHARE.
-# Without keywords the liked papers are the anchor and the learned model weighs LEARNED_WEIGHT.
-FEEDBACK_SHARE = 0.8
-DISLIKE_SHARE = 0.3
-LEARNED_WEIGHT = 1.0
-# With keywords, the learned model's share grows with the ratings behind it, as the square of
-# their way from LEARN_AFTER (a thirty-sixth of LEARNED_SHARE) to LEARNED_FULL_AT (all of it):
-# then it leads, and the keywords still count. A few ratings barely move it; one digest's worth (ten)
-# already teaches it more than a slower rise let it say: on the relevance benchmark, the digest
-# after ten ratings scored P@10 0.676 against 0.656 with the linear rise to full share at 20
-# that came before (120 sets of ten ratings: the first digests of the bot, BM25 and the
-# embeddings for each keyword set; better on each set of keywords). Five likes that contradict
-# the keywords still leave their papers first.
-LEARNED_SHARE = 2.0
-LEARNED_FULL_AT = 10
-LEARNED_C = 0.1
-BACKGROUND = 2000  # unrated listings sampled as weak negatives, so training cost is bounded
-# and each weighs this much of a disliked paper: most unrated listings are not what the person wants,
-# but some are, and nobody said which. Weighed as fully as a dislike, they outweighed the person's
-# own few dislikes (on the relevance benchmark's 160 fixed sets of 20 ratings, MAP 0.415 → 0.425,
-# P@10 0.592 → 0.598; anything from 0.03 to 0.3 did as well).
-UNRATED_WEIGHT = 0.1
+    QUERY = "query"  # keywords (or nothing) and fewer ratings than a learned model needs: a search
+    EXAMPLES = "examples"  # liked papers and no dislike, or fewer than `learn_after` ratings: papers like these
+    LEARNED = "learned"  # ratings with dislikes, enough to learn from: a classifier beside Rocchio, no feedback
+
+
+def kind_of(profile: Profile, voted: bool, typed: bool, params: RankParams = PARAMS) -> Kind:
+    """The one place a profile's kind is chosen. `voted`: it rated a listing being ranked; `typed`:
+    its keywords match some term. Keywords with a handful of votes stay a query: BM25 and the
+    coordination of keywords find more than a cosine would, and the votes refine its feedback."""
+    ratings = len({*profile.likes, *profile.dislikes})
+    if not voted or (typed and ratings < params.learn_after):
+        return Kind.QUERY
+    if not profile.dislikes or ratings < params.learn_after:
+        return Kind.EXAMPLES
+    return Kind.LEARNED
 
 
 def author_key(name: str) -> str:
@@ -131,217 +109,396 @@ def rank(
     min_score: float | Mapping[str, float] = 0.0,
     skip: Mapping[str, Set[str]] | None = None,
     model: TextModel | None = None,
+    params: RankParams = PARAMS,
+    reasons: bool = True,
 ) -> Iterator[tuple[Profile, list[RankedListing]]]:
     """Yield (profile, results) for each profile, in order: best first, score above min_score,
     at most `top`, never the profile's own liked or disliked listings nor those in `skip[name]`.
 
     `top` and `min_score` may be one value for all profiles or a mapping by profile name. With a
-    `model`, listings are only transformed; without one, a vectorizer is fitted on them.
+    `model`, listings are only transformed; without one, a vectorizer is fitted on them. Without
+    `reasons` every result's `why` is empty (benchmarks that read only the order).
     """
-    if not listings or not profiles:
+    corpus = _read(listings, profiles, model, params) if listings and profiles else None
+    if corpus is None:  # nothing to rank, or no word survives stop-word removal: nothing can match
         for profile in profiles:
             yield profile, []
         return
+    cut = _Cut(top, min_score, skip or {})
+    size = max(1, min(params.chunk, params.cells // len(listings)))
+    for start in range(0, len(profiles), size):
+        chunk = _score(corpus, profiles[start : start + size])
+        chosen = [_finish(corpus, chunk, row, cut) for row in range(len(chunk.profiles))]
+        if reasons:
+            yield from _results(corpus, chunk, chosen)
+            continue
+        for profile, scores, (best, _) in zip(chunk.profiles, chunk.scores, chosen, strict=True):
+            yield profile, [RankedListing(corpus.listings[d].id, float(scores[d]), ()) for d in best]
+
+
+class _Corpus:
+    """The listings as every stage reads them, built once per call of `rank`."""
+
+    def __init__(
+        self,
+        listings: Sequence[Listing],
+        profiles: Sequence[Profile],
+        model: TextModel | None,
+        params: RankParams,
+    ) -> None:
+        self.spelled, self.vectorizer, counts, self.own_words = _vectorize(listings, profiles, model)
+        idf = self.vectorizer.idf_
+        self.docs, matches = weigh(counts, idf)
+        self.related = cosine_vectors(shared_terms(counts), idf)
+        self.related.sort_indices()  # once: then the rows a learned model trains on need no sorting each
+        self.docs_t, self.related_t = self.docs.T.tocsr(), self.related.T.tocsr()
+        # Without the bm25 stage keywords are matched as TF-IDF cosines instead.
+        self.matches_t = matches.T.tocsr() if params.has("bm25") else self.docs_t
+        del counts, matches
+        self.listings, self.params = listings, params
+        self.names = self.vectorizer.get_feature_names_out()
+        self.fitted_on = model.documents if model is not None else len(listings)
+        self.common = common_words(idf, self.names, self.fitted_on, params.common)
+        self.phrases = np.array([" " in term for term in self.names.tolist()], dtype=bool)
+        self.index = {item.id: i for i, item in enumerate(listings)}
+        self.by_author = _by_author(listings)
+        self.docs_by_column = self.docs.tocsc() if any(p.exclude for p in profiles) else None
+        self.popularity = _popularity(listings) if any(p.trend for p in profiles) else None
+
+    @cached_property
+    def topics(self) -> np.ndarray | None:
+        """Each listing's latent topics: fitted on first use, when a profile needs them."""
+        return fit_topics(self.related) if self.params.has("topics") else None
+
+    def fitted_topics(self) -> np.ndarray | None:
+        """The topics if a stage fitted them: reasons never fit them for themselves."""
+        return self.__dict__.get("topics")
+
+    @cached_property
+    def neighbours(self) -> Neighbours:
+        """Each listing's nearest listings, found when a profile with votes first asks."""
+        return Neighbours(self.related, self.related_t, self.params.cells, self.params.neighbours)
+
+    def known(self, ids: Sequence[str]) -> list[int]:
+        return [self.index[i] for i in ids if i in self.index]
+
+
+def _vectorize(
+    listings: Sequence[Listing], profiles: Sequence[Profile], model: TextModel | None
+) -> tuple[dict[str, str], TfidfVectorizer, sp.csr_matrix, list[dict[str, str]]]:
+    """The acronyms' long forms, the vectorizer, the listings' term counts and the words each
+    listing says a typed stem in (`vectors.transform_recording`)."""
     texts = [document(item) for item in listings]
     # Acronyms typed as keywords also match their long form, as these listings define it.
     spelled = long_forms((k for p in profiles for k in p.keywords if is_acronym(k)), texts)
     # For `why`: the typed words' stems that each listing says only in a longer word ("computational").
     stems_typed = {s for p in profiles for keyword in p.keywords for s, _ in words(keyword)}
-    try:
-        if model is not None:
-            interests = chain(chain.from_iterable(chain(p.keywords, p.exclude) for p in profiles), spelled.values())
-            vectorizer = knowing(model.vectorizer, interests, model.documents)
-            counts, own_words = transform_recording(vectorizer, texts, stems_typed)
-        else:
-            # Fitted on these very listings, it knows every term they have: none it lacks could match.
-            vectorizer = make_vectorizer()
-            counts, own_words = transform_recording(vectorizer, texts, stems_typed, fit=True)
-    except ValueError:  # no word survives stop-word removal: nothing can match anything
-        for profile in profiles:
-            yield profile, []
-        return
-    del texts
-    docs, matches = weigh(counts, vectorizer.idf_)
-    related = cosine_vectors(shared_terms(counts), vectorizer.idf_)
-    related.sort_indices()  # once: then the rows a learned model trains on need no sorting each
-    matches_t = matches.T.tocsr()
-    del counts, matches
-    names = vectorizer.get_feature_names_out()
-    fitted_on = model.documents if model is not None else len(listings)
-    common = common_words(vectorizer.idf_, names, fitted_on)
-    phrases = np.array([" " in term for term in names.tolist()], dtype=bool)
-    index = {item.id: i for i, item in enumerate(listings)}
-    by_author: dict[str, list[int]] = defaultdict(list)
+    if model is None:
+        # Fitted on these very listings, it knows every term they have: none it lacks could match.
+        vectorizer = make_vectorizer()
+        return spelled, vectorizer, *transform_recording(vectorizer, texts, stems_typed, fit=True)
+    typed = chain.from_iterable(chain(p.keywords, p.exclude) for p in profiles)
+    vectorizer = knowing(model.vectorizer, chain(typed, spelled.values()), model.documents)
+    return spelled, vectorizer, *transform_recording(vectorizer, texts, stems_typed)
+
+
+def _by_author(listings: Sequence[Listing]) -> dict[str, list[int]]:
+    """The listings of each author, by `author_key`."""
+    out: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(listings):
         for author in item.authors:
-            by_author[author_key(author)].append(i)
-    docs_by_column = docs.tocsc() if any(p.exclude for p in profiles) else None
-    popularity = _popularity(listings) if any(p.trend for p in profiles) else None
-    docs_t, related_t = docs.T.tocsr(), related.T.tocsr()
-    fitted: list[np.ndarray | None] = []
+            out[author_key(author)].append(i)
+    return out
 
-    near: list[Neighbours] = []
 
-    def neighbours() -> Neighbours:  # found only for profiles with rated papers, and kept for the next
-        if not near:
-            near.append(Neighbours(related, related_t, CELLS))
-        return near[0]
+def _read(
+    listings: Sequence[Listing], profiles: Sequence[Profile], model: TextModel | None, params: RankParams
+) -> _Corpus | None:
+    try:
+        return _Corpus(listings, profiles, model, params)
+    except ValueError:  # no word survives stop-word removal
+        return None
 
-    def topics() -> np.ndarray | None:  # fitted once per call, and only when a profile needs them
-        if not fitted:
-            fitted.append(fit_topics(related))
-        return fitted[0]
 
-    chunk_size = max(1, min(CHUNK, CELLS // docs.shape[0]))
-    for start in range(0, len(profiles), chunk_size):
-        chunk = profiles[start : start + chunk_size]
-        parts = profile_parts(vectorizer, related, index, chunk, spelled)
-        keywords, likes, dislikes = parts.keywords, parts.likes, parts.dislikes
-        learned, learned_topics = learned_weights(related, index, chunk, topics)
-        ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk], dtype=np.float32)
-        base = (keywords + likes).tocsr()  # what the person gave: `why` names these terms first
-        # Keywords are a query: BM25 matches them, and pseudo-relevance feedback stands in for the
-        # feedback they lack; a handful of votes join that feedback (`_votes_in_the_query`). Profiles
-        # with more votes, or votes and no keywords, already say what they want: their keywords,
-        # papers and learned model are weighed against each other as TF-IDF cosines. Liked papers
-        # with no dislike or a few are examples, judgments of a few papers and none of the rest:
-        # they get the same pseudo-relevance feedback as keywords do.
-        voted = _nonempty(likes) | _nonempty(dislikes)
-        rated = voted & ~(_nonempty(parts.queries) & (ratings < LEARN_AFTER))
-        # A rated profile's scores are put on the scale of what its keywords score as such a query.
-        typed = rated & _nonempty(parts.queries)
-        asked = ~rated | typed
-        queries = keywords
-        scores = np.zeros((len(chunk), docs.shape[0]), dtype=np.float32)
-        typed_shares, anchors = None, None
-        if asked.any():
-            liked, disliked = _votes_in_the_query(chunk, index, ~rated)
-            queries = _with_rows(keywords, asked, parts.queries[asked])
-            loose = _loose_terms(parts.each_keyword, vectorizer.idf_, phrases, fitted_on)
-            coverage, anchors = _coverage(parts, asked, matches_t, loose)
-            coordinated = _coordination(coverage)
-            scores[asked] = (queries[asked] @ matches_t).toarray() * coordinated
-            voted_on = [a + b for a, b in zip(liked, disliked, strict=True)]
-            queries = _expand(queries, _feedback(scores, related, asked, exclude=voted_on, liked=liked))
-            shares = _bm25_share(queries[asked], matches_t) * coordinated
-            for row, ids in enumerate(ids for ids, q in zip(disliked, asked, strict=True) if q):
-                shares[row, ids] = 0  # neither among the best few nor what orders the rest
-            if (~rated).any():
-                scores[~rated] = _below_the_best(shares[~rated[asked]], topics())
-            if typed.any():
-                typed_shares = np.zeros_like(scores)
-                typed_shares[typed] = shares[typed[asked]]
-            del shares
-        if rated.any():
-            # The learned models' weights on topics score as a dense part beside the sparse ones.
-            by_topics = None
-            if learned_topics is not None:
-                by_topics = topic_product(learned_topics[rated], (TOPIC_SHARE * topics()).T)
-            by_words, by_papers, beside = _blend(
-                keywords[rated],
-                likes[rated],
-                dislikes[rated],
-                (learned[rated], by_topics),
-                docs_t,
-                related_t,
-                ratings[rated],
-            )
-            rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray() + beside
-            rated_profiles = [p for p, r in zip(chunk, rated, strict=True) if r]
-            examples = np.array([_by_examples(p) for p in rated_profiles])
-            if examples.any():
-                own = [[index[i] for i in (*p.likes, *p.dislikes) if i in index] for p in rated_profiles]
-                expansion = _feedback(rated_scores, related, examples, exclude=own)
-                by_words, by_papers, scale = _unit_rows(by_words, by_papers + FEEDBACK_WEIGHT * expansion)
-                beside *= scale[:, None]
-                rated_scores = (by_words @ docs_t + by_papers @ related_t).toarray() + beside
-                if topics() is not None:
-                    liked = [p.likes if example else () for p, example in zip(rated_profiles, examples, strict=True)]
-                    rated_scores = _with_topics(rated_scores, topic_scores(topics(), liked, index), examples)
-            scores[rated] = rated_scores
-            queries = _with_rows(queries, rated, (by_words + by_papers).tocsr())
-        # Keyword queries without a liked paper (which asks for papers like it, in any words).
-        anchoring = ~rated & ~_nonempty(likes)
-        chosen, followed = [], []
-        for row_in_chunk, profile in enumerate(chunk):
-            row_scores = scores[row_in_chunk]
-            limit = top[profile.name] if isinstance(top, Mapping) else top
-            floor = min_score[profile.name] if isinstance(min_score, Mapping) else min_score
-            never = {*profile.likes, *profile.dislikes, *(skip or {}).get(profile.name, ())}
-            hidden = [index[i] for i in never if i in index]
-            if voted[row_in_chunk]:
-                shut = np.zeros(row_scores.shape[0], dtype=bool)
-                shut[hidden] = True
-                row_scores[:] = smooth(
-                    row_scores,
-                    neighbours(),
-                    liked=[index[i] for i in profile.likes if i in index],
-                    disliked=[index[i] for i in profile.dislikes if i in index],
-                    hidden=shut,
-                    top=limit,
-                )
-                if typed_shares is not None and typed[row_in_chunk]:
-                    _on_keyword_scale(row_scores, typed_shares[row_in_chunk], ~shut)
-            if popularity is not None and profile.trend:
-                row_scores *= 1.0 + profile.trend * popularity
-            matched_authors: dict[int, list[str]] = defaultdict(list)
-            for wanted in profile.authors:
-                for doc in by_author.get(author_key(wanted), ()):
-                    matched_authors[doc].append(_display_author(listings[doc], wanted))
-                    row_scores[doc] += AUTHOR_BONUS
-            if docs_by_column is not None:
-                for phrase in profile.exclude:
-                    row_scores[_containing(vectorizer, docs_by_column, phrase)] = -np.inf
-            row_scores[hidden] = -np.inf
-            if anchoring[row_in_chunk]:
-                hits = anchors.of(int(asked[:row_in_chunk].sum()))  # anchoring profiles are all asked
-                chosen.append(_top_anchored(row_scores, limit, floor, hits, list(matched_authors)))
-            else:
-                chosen.append(_top(row_scores, limit, floor))
-            followed.append(matched_authors)
-        by_profile = _terms_of_results(base, queries, docs, chosen, names)
-        for row_in_chunk, (profile, best, matched_authors) in enumerate(zip(chunk, chosen, followed, strict=True)):
-            row_scores = scores[row_in_chunk]
-            liked = [index[i] for i in profile.likes if i in index]
-            liked_titles = [listings[i].title for i in liked]
-            # One product per profile for "the liked paper it most resembles" of every result.
-            similarity = (related[liked] @ related_t[:, best]).toarray() if liked and best else None
-            places = fitted[0] if fitted else None  # never fitted just for this
-            if similarity is not None and places is not None and _by_examples(profile):
-                similarity += topic_product(places[liked], places[best].T)  # as it was ranked: by words and by topic
-            said = Wording(profile.keywords, common)
-            terms = next(by_profile)
-            results = []
-            for position, doc in enumerate(best):
-                why = explain(
-                    said.phrases(terms[position], listings[doc], own_words[doc]),
-                    liked_similarity=similarity[:, position] if similarity is not None else None,
-                    liked_titles=liked_titles,
-                    matched_authors=matched_authors.get(doc),
-                )
-                if popularity is not None and profile.trend and listings[doc].upvotes:
-                    why += (f"trending: {listings[doc].upvotes} upvotes",)
-                results.append(RankedListing(listing_id=listings[doc].id, score=float(row_scores[doc]), why=why))
-            yield profile, results
+@dataclass
+class _Chunk:
+    """A group of profiles scored together: each stage fills its kinds' rows of `scores`."""
+
+    profiles: Sequence[Profile]
+    parts: ProfileParts
+    kinds: list[Kind]
+    voted: np.ndarray  # it rated a listing here
+    typed: np.ndarray  # a rated profile whose keywords match some term
+    scores: np.ndarray
+    queries: sp.csr_matrix  # what each profile's reasons are read from (`why.matched_terms`)
+    typed_shares: np.ndarray | None = None  # rated profiles' keywords' BM25 shares (`learning.on_keyword_scale`)
+    anchors: querying.Anchors | None = None  # which listings have a query's keywords (`_top_anchored`)
+
+    def of(self, *kinds: Kind) -> np.ndarray:
+        """A mask of the profiles of these kinds."""
+        return np.array([k in kinds for k in self.kinds], dtype=bool)
+
+    @property
+    def asked(self) -> np.ndarray:
+        """The profiles whose keywords are scored as a query: queries, and rated profiles with
+        keywords, whose shares set their scale."""
+        return self.of(Kind.QUERY) | self.typed
+
+
+def _score(corpus: _Corpus, profiles: Sequence[Profile]) -> _Chunk:
+    """Each profile's score for every listing, by the pipeline of its kind."""
+    parts = profile_parts(corpus.vectorizer, corpus.related, corpus.index, profiles, corpus.spelled)
+    voted = learning.nonempty(parts.likes) | learning.nonempty(parts.dislikes)
+    typed = learning.nonempty(parts.queries)
+    kinds = [kind_of(p, v, t, corpus.params) for p, v, t in zip(profiles, voted, typed, strict=True)]
+    scores = np.zeros((len(profiles), corpus.docs.shape[0]), dtype=np.float32)
+    chunk = _Chunk(
+        profiles, parts, kinds, voted, typed & ~np.array([k is Kind.QUERY for k in kinds]), scores, parts.keywords
+    )
+    if chunk.asked.any():
+        _query_pipeline(corpus, chunk)
+    if chunk.of(Kind.EXAMPLES, Kind.LEARNED).any():
+        _rated_pipeline(corpus, chunk)
+    return chunk
+
+
+def _query_pipeline(corpus: _Corpus, chunk: _Chunk) -> None:
+    """bm25, coordination, feedback (with votes_in_query), topics: the query kind's scores, and the
+    keywords' shares of rated profiles with keywords."""
+    params, asked, query = corpus.params, chunk.asked, chunk.of(Kind.QUERY)
+    liked, disliked = querying.votes_in_the_query(chunk.profiles, corpus.index, query & params.has("votes_in_query"))
+    queries = _with_rows(chunk.parts.keywords, asked, chunk.parts.queries[asked])
+    coordinated = _coordination_stage(corpus, chunk)
+    chunk.scores[asked] = (queries[asked] @ corpus.matches_t).toarray() * coordinated
+    queries = _feedback_stage(corpus, chunk, queries, liked, disliked)
+    shares = querying.bm25_share(queries[asked], corpus.matches_t) * coordinated
+    for row, ids in enumerate(ids for ids, q in zip(disliked, asked, strict=True) if q):
+        shares[row, ids] = 0  # neither among the best few nor what orders the rest
+    if query.any():
+        chunk.scores[query] = querying.below_the_best(shares[query[asked]], corpus.topics, params)
+    if chunk.typed.any():
+        chunk.typed_shares = np.zeros_like(chunk.scores)
+        chunk.typed_shares[chunk.typed] = shares[chunk.typed[asked]]
+    chunk.queries = queries
+
+
+def _coordination_stage(corpus: _Corpus, chunk: _Chunk) -> np.ndarray | float:
+    """Finds which listings have each query's keywords (for anchoring) and, unless switched off,
+    the coordination factor of each asked profile's scores."""
+    loose = querying.loose_terms(
+        chunk.parts.each_keyword, corpus.vectorizer.idf_, corpus.phrases, corpus.fitted_on, corpus.params.common
+    )
+    coverage, chunk.anchors = querying.coverage(chunk.parts, chunk.asked, corpus.matches_t, loose)
+    return querying.coordination(coverage, corpus.params.coordination) if corpus.params.has("coordination") else 1.0
+
+
+def _feedback_stage(
+    corpus: _Corpus, chunk: _Chunk, queries: sp.csr_matrix, liked: list[list[int]], disliked: list[list[int]]
+) -> sp.csr_matrix:
+    """The queries with the strongest terms of their best listings and liked papers added."""
+    if not corpus.params.has("feedback"):
+        return normalize(queries).tocsr()
+    voted_on = [a + b for a, b in zip(liked, disliked, strict=True)]
+    params = corpus.params
+    expansion = querying.feedback(chunk.scores, corpus.related, chunk.asked, params, exclude=voted_on, liked=liked)
+    return normalize(queries + params.feedback_weight * expansion).tocsr()
+
+
+def _rated_pipeline(corpus: _Corpus, chunk: _Chunk) -> None:
+    """learned, rocchio, then for examples feedback and topics: the scores of profiles with votes
+    as cosines of their keywords, papers and learned model."""
+    params, rated = corpus.params, chunk.of(Kind.EXAMPLES, Kind.LEARNED)
+    ratings = np.array([len(set(p.likes) | set(p.dislikes)) for p in chunk.profiles], dtype=np.float32)
+    parts = chunk.parts
+    by_words, by_papers, beside = learning.blend(
+        parts.keywords[rated],
+        parts.likes[rated],
+        parts.dislikes[rated],
+        _learned_stage(corpus, chunk, rated),
+        corpus.docs_t,
+        corpus.related_t,
+        ratings[rated],
+        params,
+    )
+    scores = (by_words @ corpus.docs_t + by_papers @ corpus.related_t).toarray() + beside
+    rated_profiles = [p for p, r in zip(chunk.profiles, rated, strict=True) if r]
+    examples = chunk.of(Kind.EXAMPLES)[rated]
+    if examples.any() and params.has("feedback"):
+        own = [corpus.known((*p.likes, *p.dislikes)) for p in rated_profiles]
+        expansion = querying.feedback(scores, corpus.related, examples, params, exclude=own)
+        by_words, by_papers, scale = learning.unit_rows(by_words, by_papers + params.feedback_weight * expansion)
+        beside *= scale[:, None]
+        scores = (by_words @ corpus.docs_t + by_papers @ corpus.related_t).toarray() + beside
+    if examples.any() and corpus.topics is not None:
+        liked = [p.likes if example else () for p, example in zip(rated_profiles, examples, strict=True)]
+        by_topic = topic_scores(corpus.topics, liked, corpus.index)
+        scores = learning.with_topics(scores, by_topic, examples, params.topic_share)
+    chunk.scores[rated] = scores
+    chunk.queries = _with_rows(chunk.queries, rated, (by_words + by_papers).tocsr())
+
+
+def _learned_stage(corpus: _Corpus, chunk: _Chunk, rated: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """The learned models' word rows and, weighed by `topic_share`, their scores on topics for
+    every listing (None without topics); empty rows without the learned stage."""
+    if not corpus.params.has("learned"):
+        return sp.csr_matrix((int(rated.sum()), corpus.docs.shape[1]), dtype=np.float32), None
+    learned, learned_topics = learning.learned(
+        corpus.related, corpus.index, chunk.profiles, lambda: corpus.topics, corpus.params
+    )
+    by_topics = None
+    if learned_topics is not None:
+        by_topics = topic_product(learned_topics[rated], (corpus.params.topic_share * corpus.topics).T)
+    return learned[rated], by_topics
+
+
+class _Cut(NamedTuple):
+    """What `rank` was asked to keep of each profile's scores."""
+
+    top: int | Mapping[str, int]
+    min_score: float | Mapping[str, float]
+    skip: Mapping[str, Set[str]]
+
+    def limit(self, name: str) -> int:
+        return self.top[name] if isinstance(self.top, Mapping) else self.top
+
+    def floor(self, name: str) -> float:
+        return self.min_score[name] if isinstance(self.min_score, Mapping) else self.min_score
+
+
+def _finish(corpus: _Corpus, chunk: _Chunk, row: int, cut: _Cut) -> tuple[list[int], dict[int, list[str]]]:
+    """The shared stages on one profile's scores (in place): neighbours and keyword_scale for a
+    profile with votes, then trend, authors, exclude and the cut. Its chosen listings, best first,
+    and the favourite authors of each listing that has one."""
+    profile, scores = chunk.profiles[row], chunk.scores[row]
+    limit = cut.limit(profile.name)
+    hidden = corpus.known([*{*profile.likes, *profile.dislikes, *cut.skip.get(profile.name, ())}])
+    if chunk.voted[row]:
+        _smooth_stage(corpus, chunk, row, hidden, limit)
+    if corpus.popularity is not None and profile.trend:
+        scores *= 1.0 + profile.trend * corpus.popularity
+    authors = _authors_stage(corpus, profile, scores)
+    _exclude_stage(corpus, profile, scores)
+    scores[hidden] = -np.inf
+    floor = cut.floor(profile.name)
+    # Keyword queries without a liked paper (which asks for papers like it, in any words).
+    if chunk.kinds[row] is Kind.QUERY and not chunk.parts.likes[row].nnz and corpus.params.has("anchoring"):
+        hits = chunk.anchors.of(int(chunk.asked[:row].sum()))
+        return _top_anchored(scores, limit, floor, hits, list(authors), corpus.params.unanchored), authors
+    return _top(scores, limit, floor), authors
+
+
+def _smooth_stage(corpus: _Corpus, chunk: _Chunk, row: int, hidden: list[int], limit: int) -> None:
+    """neighbours, then keyword_scale, for a profile with votes."""
+    profile, scores, params = chunk.profiles[row], chunk.scores[row], corpus.params
+    shut = np.zeros(scores.shape[0], dtype=bool)
+    shut[hidden] = True
+    if params.has("neighbours"):
+        scores[:] = smooth(
+            scores,
+            corpus.neighbours,
+            liked=corpus.known(profile.likes),
+            disliked=corpus.known(profile.dislikes),
+            hidden=shut,
+            top=limit,
+            share=params.smoothing,
+            candidates=params.candidates,
+        )
+    if chunk.typed_shares is not None and chunk.typed[row] and params.has("keyword_scale"):
+        learning.on_keyword_scale(scores, chunk.typed_shares[row], ~shut, params.level_of)
+
+
+def _authors_stage(corpus: _Corpus, profile: Profile, scores: np.ndarray) -> dict[int, list[str]]:
+    """Each favourite author on a listing adds `author_bonus` (in place); the authors by listing."""
+    matched: dict[int, list[str]] = defaultdict(list)
+    for wanted in profile.authors:
+        for doc in corpus.by_author.get(author_key(wanted), ()):
+            matched[doc].append(_display_author(corpus.listings[doc], wanted))
+            scores[doc] += corpus.params.author_bonus
+    return matched
+
+
+def _exclude_stage(corpus: _Corpus, profile: Profile, scores: np.ndarray) -> None:
+    """A listing with an excluded word or phrase is never shown (in place)."""
+    if corpus.docs_by_column is not None:
+        for phrase in profile.exclude:
+            scores[_containing(corpus.vectorizer, corpus.docs_by_column, phrase)] = -np.inf
+
+
+def _results(
+    corpus: _Corpus, chunk: _Chunk, chosen: Sequence[tuple[list[int], dict[int, list[str]]]]
+) -> Iterator[tuple[Profile, list[RankedListing]]]:
+    """Each profile of the chunk with its chosen listings, scores and reasons."""
+    base = (chunk.parts.keywords + chunk.parts.likes).tocsr()  # what the person gave: `why` names these terms first
+    by_profile = _terms_of_results(
+        base, chunk.queries, corpus.docs, [best for best, _ in chosen], corpus.names, corpus.params.results_at_once
+    )
+    for row, (profile, (best, authors)) in enumerate(zip(chunk.profiles, chosen, strict=True)):
+        similarity = _liked_similarity(corpus, chunk, row, best)
+        yield profile, _ranked(corpus, profile, chunk.scores[row], best, next(by_profile), similarity, authors)
+
+
+def _liked_similarity(corpus: _Corpus, chunk: _Chunk, row: int, best: list[int]) -> np.ndarray | None:
+    """Each liked paper's similarity to each result, as the profile was ranked (by words, and by
+    topic too unless it learned a model), in one product; None without a liked paper here."""
+    liked = corpus.known(chunk.profiles[row].likes)
+    if not liked or not best:
+        return None
+    similarity = (corpus.related[liked] @ corpus.related_t[:, best]).toarray()
+    places = corpus.fitted_topics()
+    if places is not None and chunk.kinds[row] is not Kind.LEARNED:
+        similarity += topic_product(places[liked], places[best].T)
+    return similarity
+
+
+def _ranked(
+    corpus: _Corpus,
+    profile: Profile,
+    scores: np.ndarray,
+    best: list[int],
+    terms: list[list[str]],
+    similarity: np.ndarray | None,
+    authors: dict[int, list[str]],
+) -> list[RankedListing]:
+    listings = corpus.listings
+    liked_titles = [listings[i].title for i in corpus.known(profile.likes)]
+    said = Wording(profile.keywords, corpus.common)
+    trending = corpus.popularity is not None and profile.trend
+    results = []
+    for position, doc in enumerate(best):
+        why = explain(
+            said.phrases(terms[position], listings[doc], corpus.own_words[doc]),
+            liked_similarity=similarity[:, position] if similarity is not None else None,
+            liked_titles=liked_titles,
+            matched_authors=authors.get(doc),
+        )
+        if trending and listings[doc].upvotes:
+            why += (f"trending: {listings[doc].upvotes} upvotes",)
+        results.append(RankedListing(listing_id=listings[doc].id, score=float(scores[doc]), why=why))
+    return results
 
 
 def _terms_of_results(
-    base: sp.csr_matrix, queries: sp.csr_matrix, docs: sp.csr_matrix, chosen: list[list[int]], names: np.ndarray
+    base: sp.csr_matrix,
+    queries: sp.csr_matrix,
+    docs: sp.csr_matrix,
+    chosen: Sequence[list[int]],
+    names: np.ndarray,
+    at_once: int,
 ) -> Iterator[list[list[str]]]:
     """For each row of `chosen` (a profile's results), the terms behind each result
     (`why.matched_terms`), found for the results of several profiles at once: at most
-    RESULTS_AT_ONCE of them, or one profile's, so memory stays bounded however large `top` is."""
+    `at_once` of them, or one profile's, so memory stays bounded however large `top` is."""
     start = 0
     while start < len(chosen):
         end, size = start + 1, len(chosen[start])
-        while end < len(chosen) and size + len(chosen[end]) <= RESULTS_AT_ONCE:
+        while end < len(chosen) and size + len(chosen[end]) <= at_once:
             size += len(chosen[end])
             end += 1
         owners = np.repeat(np.arange(start, end), [len(best) for best in chosen[start:end]])
         listings = np.fromiter(chain.from_iterable(chosen[start:end]), dtype=np.int64, count=owners.size)
         terms: list[list[str]] = []
-        for lo in range(0, owners.size, RESULTS_AT_ONCE):  # one profile's may be more
-            part = slice(lo, lo + RESULTS_AT_ONCE)
+        for lo in range(0, owners.size, at_once):  # one profile's may be more
+            part = slice(lo, lo + at_once)
             terms += matched_terms(base, queries, docs, (owners[part], listings[part]), names)
         at = 0
         for best in chosen[start:end]:
@@ -350,225 +507,24 @@ def _terms_of_results(
         start = end
 
 
-def common_words(idf: np.ndarray, names: np.ndarray, documents: int) -> frozenset[str]:
-    """The words in more than COMMON of the listings the vectorizer was fitted on ("paper", "based",
+def common_words(idf: np.ndarray, names: np.ndarray, documents: int, common: float = PARAMS.common) -> frozenset[str]:
+    """The words in more than `common` of the listings the vectorizer was fitted on ("paper", "based",
     "approach"): a word one paper in ten says tells little about why this one matched.
     arxiv-sanity drops them from its vectors altogether (`max_df=0.1`); here they still rank, but a
     common word the person did not type is a reason only when nothing else explains a result."""
-    return frozenset(term for term in names[idf < _common_idf(documents)].tolist() if " " not in term)
+    return frozenset(term for term in names[idf < querying.common_idf(documents, common)].tolist() if " " not in term)
 
 
-def _common_idf(documents: int) -> float:
-    """The IDF of a word in COMMON of the `documents` (scikit-learn's smoothed idf is
-    ln((1 + n) / (1 + df)) + 1): a common word's is lower."""
-    return float(np.log((1 + documents) / (1 + COMMON * documents)) + 1)
-
-
-def _by_examples(profile: Profile) -> bool:
-    """Liked papers and not one dislike, or fewer votes than a learned model needs: judgments of a
-    few papers and none of the rest, which get pseudo-relevance feedback and latent topics as
-    keywords alone get feedback. On the relevance benchmark's papers (a liked paper of each
-    category, three draws), one liked paper and one 👎 scored P@10 0.341 by words alone and 0.400
-    as examples; with three 👎, 0.356 and 0.426, and by words alone 5.7 of 10 results stayed above
-    the default `min_score`, sometimes none."""
-    return not profile.dislikes or len({*profile.likes, *profile.dislikes}) < LEARN_AFTER
-
-
-def _votes_in_the_query(
-    chunk: Sequence[Profile], index: Mapping[str, int], queried: np.ndarray
-) -> tuple[list[list[int]], list[list[int]]]:
-    """The liked and the disliked listings of each profile scored as a query (`queried`): keywords
-    and fewer votes than a learned model needs. Empty lists for the others.
-
-    A handful of votes say which of the keyword matches were right. They refine the query, as
-    relevance feedback does: liked papers join its feedback, each counting LIKED_FEEDBACK of the
-    best few it is mixed with; disliked ones leave that feedback and the ordering of the rest.
-    Scoring such a profile as a cosine instead (as one with many votes is) lost what BM25 and the
-    coordination of keywords had found: on the relevance benchmark's keyword profiles, one 👎 took
-    P@10 of the next ten from 0.550 (no vote) to 0.492, and a 👍 and a 👎 to 0.537; in the query
-    they give 0.580 and 0.580 (three keyword sets, votes on the first ten)."""
-
-    def known(ids: Sequence[str], wanted: bool) -> list[int]:
-        return [index[i] for i in ids if i in index] if wanted else []
-
-    pairs = list(zip(chunk, queried, strict=True))
-    return [known(p.likes, q) for p, q in pairs], [known(p.dislikes, q) for p, q in pairs]
-
-
-def learned_weights(
-    docs: sp.csr_matrix,
-    index: Mapping[str, int],
-    chunk: Sequence[Profile],
-    topics: Callable[[], np.ndarray | None],
-) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """A linear SVM for each profile with enough ratings: its weights on words (a sparse row, empty
-    for other profiles) and on latent topics (a dense row; None when no profile learns here).
-
-    Liked papers are positives; disliked ones and, weighing UNRATED_WEIGHT each, a bounded sample of
-    the unrated listings are negatives (most listings are not what one person wants), the classes
-    balanced by their counts as arxiv-sanity's are, so in all the negatives weigh less than the
-    positives (balancing their summed weights instead ranked the same on the relevance benchmark).
-    The features are the listings' TF-IDF vectors and, weighed by TOPIC_SHARE, their topics: a few
-    dozen ratings teach little about single words but enough about which topics the person reads,
-    and the SVM can weigh topics more finely than a centroid can. The two weight rows are
-    L2-normalised together.
-    """
-    learns = [
-        len({i for i in (*p.likes, *p.dislikes) if i in index}) >= LEARN_AFTER and any(i in index for i in p.likes)
-        for p in chunk
-    ]
-    if not any(learns):
-        return sp.csr_matrix((len(chunk), docs.shape[1]), dtype=np.float32), None
-    from sklearn.svm import LinearSVC
-
-    places = topics()
-    words, on_topics = [], np.zeros((len(chunk), 0 if places is None else places.shape[1]), dtype=np.float32)
-    for row, (profile, learn) in enumerate(zip(chunk, learns, strict=True)):
-        if not learn:
-            words.append(sp.csr_matrix((1, docs.shape[1]), dtype=np.float32))
-            continue
-        pos = sorted({index[i] for i in profile.likes if i in index})
-        neg = sorted({index[i] for i in profile.dislikes if i in index} - set(pos))
-        rated = np.asarray(pos + neg, dtype=np.int64)
-        rng = np.random.default_rng(zlib.crc32(profile.name.encode()))
-        unrated = np.setdiff1d(np.arange(docs.shape[0]), rated)
-        if unrated.size > BACKGROUND:
-            unrated = rng.choice(unrated, BACKGROUND, replace=False)
-        train = np.concatenate([rated, unrated])
-        y = np.zeros(train.size)
-        y[: len(pos)] = 1
-        # Only the training rows are copied (liblinear wants float64, sorted indices): memory stays
-        # bounded by BACKGROUND however many listings there are.
-        blocks = [docs[train]] + ([sp.csr_matrix(TOPIC_SHARE * places[train])] if places is not None else [])
-        features = sp.hstack(blocks, format="csr", dtype=np.float64)
-        clf = LinearSVC(C=LEARNED_C, class_weight="balanced", random_state=0)  # the same digest every run
-        weight = np.where(np.arange(train.size) < rated.size, 1.0, UNRATED_WEIGHT)
-        clf.fit(features, y, sample_weight=weight)
-        weights = clf.coef_.ravel().astype(np.float32)
-        weights /= max(float(np.linalg.norm(weights)), 1e-12)
-        words.append(sp.csr_matrix(weights[None, : docs.shape[1]]))
-        on_topics[row] = weights[docs.shape[1] :]
-    return sp.vstack(words, format="csr"), on_topics if places is not None else None
-
-
-def _blend(
-    keywords: sp.csr_matrix,
-    likes: sp.csr_matrix,
-    dislikes: sp.csr_matrix,
-    learned: tuple[sp.csr_matrix, np.ndarray | None],
-    docs_t: sp.csr_matrix,
-    related_t: sp.csr_matrix,
-    ratings: np.ndarray,
-) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """Two query rows per profile and a dense part, scored as `by_words @ docs_t + by_papers @
-    related_t + beside`: its anchor plus its feedback, each part scaled to the anchor's best score,
-    the query rows together of unit norm. `learned` is the learned models' word rows and their
-    topic scores for every listing (`beside` is the latter, weighed as the model is).
-
-    The typed keywords are matched against every term of a listing; the liked and disliked papers
-    and the learned model against the terms listings share (`vectors.shared_terms`).
-    The anchor is the typed keywords (the liked papers when there are none). A centroid of similar
-    papers scores far higher than a three-word query ever does, so each feedback part is first
-    divided by its own best score over these listings and then weighed against the anchor's best.
-    With a handful of ratings the feedback's best match stays below the best keyword match, so a
-    few clicks cannot erase what the person typed; the learned model's share grows with the
-    ratings until, at LEARNED_FULL_AT, it leads.
-    """
-    learned_words, model_on_topics = learned
-    has_model = _nonempty(learned_words)
-    feedback = _nonempty(likes) | has_model | _nonempty(dislikes)
-    best_kw, best_like = _best(keywords, docs_t, feedback), _best(likes, related_t, feedback)
-    best_dislike = _best(dislikes, related_t, feedback)
-    model_scores = np.zeros((keywords.shape[0], related_t.shape[1]), dtype=np.float32)
-    if has_model.any():
-        model_scores[has_model] = (learned_words[has_model] @ related_t).toarray()
-        if model_on_topics is not None:
-            model_scores[has_model] += model_on_topics[has_model]
-    best_learned = np.where(has_model, model_scores.max(axis=1, initial=0.0), 0.0).astype(np.float32)
-    by_keywords = best_kw > 0
-    anchor = np.where(by_keywords, best_kw, best_like)
-    has_learned = best_learned > 0
-    like_share = np.where(has_learned, FEEDBACK_SHARE / 2, FEEDBACK_SHARE)
-    like_coef = np.where(by_keywords, _ratio(anchor * like_share, best_like), 1.0)
-    # The learned model earns its weight with the ratings behind it: it takes over as they accumulate.
-    ramp = np.clip((ratings - LEARN_AFTER + 1) / (LEARNED_FULL_AT - LEARN_AFTER + 1), 0.0, 1.0) ** 2
-    learned_share = LEARNED_SHARE * ramp
-    learned_coef = _ratio(anchor * np.where(by_keywords, learned_share, LEARNED_WEIGHT), best_learned)
-    dislike_coef = -_ratio(anchor * DISLIKE_SHARE, best_dislike)
-    by_papers = sp.diags(like_coef) @ likes + sp.diags(learned_coef) @ learned_words + sp.diags(dislike_coef) @ dislikes
-    by_words, by_papers, scale = _unit_rows(keywords, by_papers)
-    beside = np.zeros_like(model_scores)
-    if model_on_topics is not None:
-        beside = (scale * learned_coef)[:, None] * model_on_topics
-    return by_words, by_papers, beside
-
-
-def _with_topics(scores: np.ndarray, by_topic: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`scores` with the topic match of the `rows` added, scaled to each row's best word match, and
-    divided by 1 + TOPIC_SHARE so a score stays at most 1."""
-    out = scores.copy()
-    best_words = scores[rows].max(axis=1, keepdims=True)
-    best_topic = by_topic[rows].max(axis=1, keepdims=True)
-    scale = _ratio(best_words, best_topic)
-    out[rows] = (scores[rows] + TOPIC_SHARE * scale * by_topic[rows]) / (1 + TOPIC_SHARE)
-    return out
-
-
-def _unit_rows(by_words: sp.csr_matrix, by_papers: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """Both parts divided by the norm of their sum, so a profile's scores stay cosines (at most 1),
-    and the divisor's inverse, for the parts scored beside them."""
-    both = (by_words + by_papers).tocsr()
-    norms = np.sqrt(np.asarray(both.multiply(both).sum(axis=1), dtype=np.float32).ravel())
-    scale = _ratio(np.ones_like(norms), norms)
-    return (sp.diags(scale) @ by_words).tocsr(), (sp.diags(scale) @ by_papers).tocsr(), scale
-
-
-class _Anchors(NamedTuple):
-    """Which listings have one of a profile's keywords by more than its loose words (`_coverage`)."""
-
-    found: sp.csr_matrix  # keywords × listings: only the pattern (indptr, indices) is read
-    strong: np.ndarray  # for each entry of `found`: the keyword is there by more than a loose word
-    first: np.ndarray  # the rows of `found` of the i-th profile asked: first[i] to first[i + 1]
-
-    def of(self, i: int) -> np.ndarray:
-        """A mask over the listings: those with a keyword of the i-th profile asked for."""
-        lo, hi = self.found.indptr[self.first[i]], self.found.indptr[self.first[i + 1]]
-        out = np.zeros(self.found.shape[1], dtype=bool)
-        out[self.found.indices[lo:hi][self.strong[lo:hi]]] = True
-        return out
-
-
-def _coverage(
-    parts: ProfileParts, rows: np.ndarray, matches_t: sp.csr_matrix, loose: sp.csr_matrix
-) -> tuple[np.ndarray, _Anchors]:
-    """For the profiles of `rows` (a mask): the share of their keywords each listing has (any of a
-    keyword's words counts it in), and which listings have one by more than its `loose` terms
-    (`_loose_terms`), which `_top_anchored` keeps. That is read per profile, only for those held
-    to their keywords: a mask of every profile's would cost a second product (4% of the time of
-    ranking 10,000 keyword profiles)."""
-    owners = parts.owners[rows]
-    # A profile's keywords are consecutive rows of `each_keyword`, so `mine` keeps them in order
-    # and `owners.indptr` says where each profile's are.
-    mine = np.flatnonzero(np.asarray(owners.sum(axis=0)).ravel())
-    # One product for both, not two: a loose term weighs LOOSE_MARK, so a keyword's sum over a
-    # listing stays under STRONG_MARK unless the listing has another of its terms, whose BM25 weight
-    # is at least 1 / (1 + K1 (1 - B + B length / mean length)): above STRONG_MARK for any listing
-    # under 10,000 times the mean length.
-    found = ((parts.each_keyword - (1 - LOOSE_MARK) * loose)[mine] @ matches_t).tocsr()
-    strong = found.data > STRONG_MARK
-    found.data[:] = 1
-    return (owners[:, mine] @ found).toarray(), _Anchors(found, strong, owners.indptr)
-
-
-def _top_anchored(scores: np.ndarray, k: int, floor: float, hits: np.ndarray, authors: Sequence[int]) -> list[int]:
+def _top_anchored(
+    scores: np.ndarray, k: int, floor: float, hits: np.ndarray, authors: Sequence[int], unanchored: float
+) -> list[int]:
     """`_top` for a keyword profile: first its listings with one of its keywords by more than a
-    loose word (`hits`, a mask: `_coverage`) or by a favourite author; the others' `scores` (in
-    place) are UNANCHORED of theirs, when any of them would otherwise be among the `k` best.
+    loose word (`hits`, a mask: `querying.coverage`) or by a favourite author; the others' `scores` (in
+    place) are `unanchored` of theirs, when any of them would otherwise be among the `k` best.
 
     A listing whose only match with a profile's keywords is "models" of "diffusion models" or "use"
-    of "tool use" is not about them. On a day of fifty papers (the demo's page), keyword profiles'
-    digests were filled out with such papers, "why: use" four times in ten, scored as high as real
-    matches: the best few of a query order the rest (`_below_the_best`). The ranker still counts
+    of "tool use" is not about them, yet the best few of a query order the rest
+    (`querying.below_the_best`) and could score it as high as a real match. The ranker still counts
     those words (a paper that has "diffusion" and "models" is nearer than one with "diffusion"
     alone), but a listing with nothing more falls behind the listings that have a keyword (all but
     the faintest matches), and the default `min_score` leaves it out of a digest. Listings found
@@ -583,202 +539,14 @@ def _top_anchored(scores: np.ndarray, k: int, floor: float, hits: np.ndarray, au
     kept[authors] = True
     if kept[best].all():
         return best
-    scores[~kept] *= np.float32(UNANCHORED)
+    scores[~kept] *= np.float32(unanchored)
     return _top(scores, k, floor)
-
-
-def _loose_terms(each_keyword: sp.csr_matrix, idf: np.ndarray, phrases: np.ndarray, documents: int) -> sp.csr_matrix:
-    """`each_keyword` (1 on each term of a keyword) where the term is a loose word of its keyword: a
-    word that more than COMMON of the listings say, in a keyword with a rarer word ("models" of
-    "diffusion models", "use" of "tool use"; not "diffusion" nor "tool"). A keyword's rarest word,
-    its phrases and a one-word keyword are never loose: "language models" still matches
-    "language", and "transformers" typed alone is not a loose word."""
-    each = each_keyword.tocsr()
-    owner = np.repeat(np.arange(each.shape[0]), np.diff(each.indptr))
-    term_idf = idf[each.indices]
-    word = ~phrases[each.indices]
-    rarest = np.zeros(each.shape[0], dtype=idf.dtype)
-    np.maximum.at(rarest, owner[word], term_idf[word])
-    loose = word & (term_idf < _common_idf(documents)) & (term_idf < rarest[owner])
-    out = each.copy()
-    out.data = np.where(loose, out.data, 0).astype(out.dtype)
-    out.eliminate_zeros()
-    return out
-
-
-def _coordination(coverage: np.ndarray) -> np.ndarray:
-    """A keyword profile's scores are multiplied by this: 1 for a listing with every keyword of
-    the profile, down to 1 / (1 + COORDINATION) for one with none.
-
-    BM25 sums what each word contributes, so a listing that says one keyword of a profile often,
-    or one rare word of it, can outscore one that touches most of them. A person's keywords are
-    the facets of one interest, and a paper that touches several of them is more surely about it:
-    the coordination factor of classic vector-space engines (Lucene's `coord`, Salton and McGill,
-    1983). A keyword counts when the listing has any of its words: a loose word of a phrase says
-    the listing is near that facet, and requiring the whole phrase counted too few (on the
-    relevance benchmark, P@10 0.700 and 0.675 against 0.720 and 0.705 this way; 0.705 and 0.685
-    without). It is gentle, so a paper with one keyword, said clearly, still ranks.
-    """
-    return (1.0 + COORDINATION * coverage) / (1.0 + COORDINATION)
-
-
-def _bm25_share(queries: sp.csr_matrix, matches_t: sp.csr_matrix) -> np.ndarray:
-    """BM25 scores divided by the most a listing could score (every query term saturated): from 0 up
-    to 1 like a cosine, so `min_score` and the author bonus mean the same for every kind of profile.
-    The divisor is one number per profile, so the order is BM25's."""
-    scores = (queries @ matches_t).toarray()
-    most = np.asarray(abs(queries).sum(axis=1), dtype=np.float32)
-    return np.divide(scores, most, out=np.zeros_like(scores), where=most > 0)
-
-
-def _on_keyword_scale(scores: np.ndarray, shares: np.ndarray, open_: np.ndarray) -> None:
-    """A rated profile's `scores` scaled (in place) to the scale of its typed keywords' BM25 share
-    (`shares`): its LEVEL_OF best `open_` listings score on average what the best matches of its
-    keywords do as a keyword profile's query.
-
-    Its scores are cosines of whole TF-IDF vectors, and a few keywords against an abstract of a
-    hundred terms score a fraction of their BM25 share: on the relevance benchmark's keyword
-    profiles, three 👍 and three 👎 took the best score from 0.30 to 0.10 and left 8.2 of 10
-    results above the default `min_score` of 0.05, as few as two. Scaled, none loses a result,
-    and `min_score` and the author bonus mean the same for every kind of profile.
-    A mean of several rather than the best alone, since a learned model can be surer of its first
-    paper than the keywords are of theirs. The order is the profile's own. When the keywords match
-    nothing here, the liked papers carry the profile and their cosines stay."""
-    level, mine = _mean_of_best(shares, open_), _mean_of_best(scores, open_)
-    if level > 0 and mine > 0:
-        scores *= level / mine
-
-
-def _mean_of_best(scores: np.ndarray, where: np.ndarray) -> float:
-    """The mean of the LEVEL_OF best positive `scores` among those `where` is true (0 if none)."""
-    positive = scores[where & (scores > 0)]
-    k = min(LEVEL_OF, positive.size)
-    return float(np.partition(positive, positive.size - k)[positive.size - k :].mean()) if k else 0.0
 
 
 def _with_rows(m: sp.csr_matrix, rows: np.ndarray, new: sp.csr_matrix) -> sp.csr_matrix:
     """`m` with its `rows` (a mask) replaced by the rows of `new`, in order."""
     stacked = sp.vstack([m[~rows], new], format="csr")
     return stacked[np.argsort(np.concatenate([np.flatnonzero(~rows), np.flatnonzero(rows)]), kind="stable")]
-
-
-def _nonempty(m: sp.csr_matrix) -> np.ndarray:
-    return np.diff(m.indptr) > 0
-
-
-def _best(part: sp.csr_matrix, docs_t: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Each row's best score over the listings (0 for empty rows and rows not asked for)."""
-    out = np.zeros(part.shape[0], dtype=np.float32)
-    wanted = np.flatnonzero(rows & _nonempty(part))
-    if wanted.size:
-        out[wanted] = (part[wanted] @ docs_t).max(axis=1).toarray().ravel()
-    return out
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator, dtype=np.float32), where=denominator > 0)
-
-
-def _best_listings(
-    scores: np.ndarray,
-    wanted: np.ndarray,
-    exclude: Sequence[Sequence[int]] = (),
-    liked: Sequence[Sequence[int]] = (),
-) -> sp.csr_matrix:
-    """A 0/1 row per profile marking its FEEDBACK_DOCS best listings (those that matched at all,
-    none of its `exclude`d ones), and its `liked` ones weighing LIKED_FEEDBACK; empty rows where
-    not `wanted`."""
-    if any(exclude):
-        scores = scores.copy()
-        for r, own in enumerate(exclude):
-            scores[r, own] = -np.inf
-    k = min(FEEDBACK_DOCS, scores.shape[1])
-    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    rows = np.repeat(np.arange(scores.shape[0]), k)
-    cols = best.ravel()
-    weights = ((scores[rows, cols] > 0) & wanted[rows]).astype(np.float32)
-    best = sp.csr_matrix((weights, (rows, cols)), shape=scores.shape)
-    if not any(liked):
-        return best
-    rows = np.repeat(np.arange(len(liked)), [len(ids) for ids in liked])
-    cols = np.fromiter(chain.from_iterable(liked), dtype=np.int64, count=rows.size)
-    weights = np.full(rows.size, LIKED_FEEDBACK, dtype=np.float32) * wanted[rows]
-    return (best + sp.csr_matrix((weights, (rows, cols)), shape=scores.shape)).tocsr()
-
-
-def _feedback(
-    scores: np.ndarray,
-    related: sp.csr_matrix,
-    wanted: np.ndarray,
-    exclude: Sequence[Sequence[int]] = (),
-    liked: Sequence[Sequence[int]] = (),
-) -> sp.csr_matrix:
-    """Pseudo-relevance feedback for the `wanted` rows (empty rows elsewhere): the strongest
-    FEEDBACK_TERMS terms of the centroid of each one's best listings and liked ones
-    (`_best_listings`), L2-normalised, to add to its query."""
-    return _strongest_terms(_best_listings(scores, wanted, exclude, liked) @ related)
-
-
-def _strongest_terms(centroid: sp.csr_matrix) -> sp.csr_matrix:
-    """Each row's FEEDBACK_TERMS strongest terms, L2-normalised: a few good words, not a whole abstract."""
-    centroid = centroid.tocsr()
-    data, indices, indptr = [], [], [0]
-    for r in range(centroid.shape[0]):
-        lo, hi = centroid.indptr[r], centroid.indptr[r + 1]
-        values = centroid.data[lo:hi]
-        keep = np.argsort(-values)[:FEEDBACK_TERMS]
-        data.append(values[keep])
-        indices.append(centroid.indices[lo:hi][keep])
-        indptr.append(indptr[-1] + keep.size)
-    expansion = sp.csr_matrix(
-        (np.concatenate(data) if data else [], np.concatenate(indices) if indices else [], indptr),
-        shape=centroid.shape,
-        dtype=np.float32,
-    )
-    return normalize(expansion).tocsr()
-
-
-def _below_the_best(scores: np.ndarray, places: np.ndarray | None) -> np.ndarray:
-    """Keyword scores with every listing below the query's best few reordered by its likeness to them.
-
-    The FEEDBACK_DOCS best matches of the query stay first, in their order: they are what the
-    typed words found, the papers with the typed phrase. Standing in for the examples the person
-    did not give, they then order the rest, as example papers do: each other listing scores its
-    share of the best keyword score plus its latent-topic cosine to their centre (as a share of
-    the best such cosine). That finds papers of the field in other words than the typed ones and
-    lifts the ranking below the first results (mean average precision +3.7 and +2.7 points on two
-    sets of benchmark keywords), and by construction changes nothing in the first ones. Listings
-    the query did not match stay out. The rest score below the last of the best, so the scale
-    stays BM25's share.
-    """
-    if places is None:
-        return scores
-    chosen = _best_listings(scores, np.ones(scores.shape[0], dtype=bool))
-    rows, cols = chosen.nonzero()
-    best = scores.max(axis=1, keepdims=True)
-    share = scores / np.where(best > 0, best, 1)  # scores are never negative: 0 where none matched
-    centre = normalize(np.asarray(chosen @ places, dtype=np.float32))
-    combined = topic_product(centre, places.T)
-    combined /= np.maximum(combined.max(axis=1, keepdims=True), 1e-9)
-    combined += share
-    kept = share[rows, cols]
-    last = np.ones(scores.shape[0], dtype=np.float32)
-    np.minimum.at(last, rows, kept)  # each profile's last kept share
-    # Only what the query matched is reordered: each result keeps a word as its reason (a product
-    # rather than a masked assignment, which is six times slower on a mask this irregular)...
-    combined *= share > 0
-    # and all of it stays in, however far its topics are (a negative cosine): then last, by its share.
-    np.maximum(combined, share * 1e-3, out=combined)
-    combined[rows, cols] = -np.inf
-    top_rest = np.maximum(combined.max(axis=1), 1e-9)
-    combined *= (np.nextafter(last, 0) / top_rest)[:, None]
-    combined[rows, cols] = kept
-    combined *= best
-    return combined
-
-
-def _expand(queries: sp.csr_matrix, expansion: sp.csr_matrix) -> sp.csr_matrix:
-    return normalize(queries + FEEDBACK_WEIGHT * expansion).tocsr()
 
 
 def _popularity(listings: Sequence[Listing]) -> np.ndarray:

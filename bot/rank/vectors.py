@@ -320,7 +320,7 @@ def profile_parts(
     profiles: Sequence[Profile],
     spelled: Mapping[str, str] | None = None,
 ) -> ProfileParts:
-    """Each profile's interests as rows the ranker weighs (`ranker._blend`, `ranker._coverage`);
+    """Each profile's interests as rows the ranker weighs (`learning.blend`, `querying.coverage`);
     empty rows where a profile has none of a kind. A keyword in `spelled` (an acronym: its long
     form, `acronyms.long_forms`) has the terms of both."""
     n = len(profiles)

@@ -180,6 +180,19 @@ class Wording:
         return out
 
     def _phrases(self, terms: Sequence[str], listing: Listing, own: Mapping[str, str]) -> list[str]:
+        out: list[str] = []
+        apart: list[str] = []  # what explains little: reasons only if nothing else is
+        for span in self._spans(terms):
+            if span.keyword is not None and span.lo < span.hi:
+                out.extend(self._span(span.keyword, span, listing, own))
+            elif len(span.stems) > 2 and (quoted := self._quote(listing, span.stems)):
+                out.append(quoted)  # the listing's phrase, as it writes it
+            else:
+                self._apart(span, listing, own, out, apart)
+        return out or apart
+
+    def _spans(self, terms: Sequence[str]) -> list[_Span]:
+        """`terms` grouped by the words of a keyword they overlap in, or chained by the words they share."""
         spans: list[_Span] = []
         for term in terms:
             place = self.first.get(term)
@@ -193,23 +206,18 @@ class Wording:
             else:
                 joined.lo, joined.hi = min(joined.lo, lo), max(joined.hi, hi)
                 joined.terms.append(term)
-        out: list[str] = []
-        apart: list[str] = []  # what explains little: reasons only if nothing else is
-        for span in spans:
-            if span.keyword is not None and span.lo < span.hi:
-                out.extend(self._span(span.keyword, span, listing, own))
-            elif len(span.stems) > 2 and (quoted := self._quote(listing, span.stems)):
-                out.append(quoted)  # the listing's phrase, as it writes it
+        return spans
+
+    def _apart(self, span: _Span, listing: Listing, own: Mapping[str, str], out: list[str], apart: list[str]) -> None:
+        """A span's terms read one by one: to `out` what explains, to `apart` what explains little."""
+        for term in span.terms:
+            if " " not in term:
+                explains = span.keyword is not None or term not in self.common  # typed, or said by few
+                (out if explains else apart).append(self.words(term, listing, own))
+            elif quoted := self._quote(listing, term.split()):
+                out.append(quoted)
             else:
-                for term in span.terms:
-                    if " " not in term:
-                        explains = span.keyword is not None or term not in self.common  # typed, or said by few
-                        (out if explains else apart).append(self.words(term, listing, own))
-                    elif quoted := self._quote(listing, term.split()):
-                        out.append(quoted)
-                    else:
-                        apart.append(self.words(term, listing, own))
-        return out or apart
+                apart.append(self.words(term, listing, own))
 
     def _span(self, k: int, span: _Span, listing: Listing, own: Mapping[str, str]) -> list[str]:
         """A span of keyword `k` as the keyword writes it, where the listing says it so or differs
@@ -251,12 +259,7 @@ class Wording:
     def words(self, term: str, listing: Listing, own: Mapping[str, str] = _NONE) -> str:
         """One term as the keywords write its words, else as the listing does."""
         if term not in self.known:
-            parts = term.split()
-            if all(part in self.typed for part in parts):
-                long = [self.typed[p].lower() for p in parts if len(self.typed[p]) > len(p) + INFLECTION]
-                self.known[term] = (readable(term, self.typed), long)
-            else:
-                self.known[term] = None
+            self.known[term] = self._as_typed(term)
         known = self.known[term]
         if known is not None:
             text, long = known
@@ -267,6 +270,15 @@ class Wording:
                 instead = {p: own[p] for p in term.split() if p in own and not derived(self.typed[p], p)}
                 return readable(term, instead, self.typed) if instead else text
         return readable(term, self._forms(listing), self.typed)
+
+    def _as_typed(self, term: str) -> tuple[str, list[str]] | None:
+        """A term all of whose words were typed: as typed, and its typed words longer than an
+        inflection on their stem (shown only where the listing has them); else None."""
+        parts = term.split()
+        if not all(part in self.typed for part in parts):
+            return None
+        long = [self.typed[p].lower() for p in parts if len(self.typed[p]) > len(p) + INFLECTION]
+        return readable(term, self.typed), long
 
     # What the listing says, for `phrases`: each notes that the reading looked at it.
     def _lowered(self, listing: Listing) -> str:
