@@ -226,6 +226,9 @@ def _v5_profile_trend(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN trend FLOAT NOT NULL DEFAULT 0"))
 
 
+# The key of the PostgreSQL advisory lock held while migrating (any constant of the bot's own: "bot-mig").
+MIGRATION_LOCK = 0x626F742D6D6967
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema.
 MIGRATIONS: Mapping[int, Migration] = {
     2: _v2_schedules_and_leases,
