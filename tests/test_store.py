@@ -283,6 +283,7 @@ def strip_to_version_1(conn):
     conn.execute(sa.text("DROP INDEX ix_listings_doi"))
     conn.execute(sa.text("DROP INDEX ix_listings_title_key"))
     conn.execute(sa.text("DROP TABLE sources"))
+    conn.execute(sa.text("DROP TABLE text_models"))
     for table, column in sorted(_ADDED_AFTER_V1):
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     conn.execute(sa.text("UPDATE schema_version SET version = 1"))

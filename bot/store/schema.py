@@ -178,6 +178,17 @@ sources = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The fitted text model the whole fleet ranks with: the newest version is the one in use, older ones are
+# deleted when a new one is stored. A worker's `[rank] model_path` caches the version it last loaded.
+text_models = sa.Table(
+    "text_models",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("fitted_at", UTCDateTime, nullable=False),
+    sa.Column("documents", sa.Integer, nullable=False),
+    sa.Column("model", sa.LargeBinary, nullable=False),  # joblib's bytes of the TextModel (bytea / BLOB)
+)
+
 Migration = Callable[[Connection], None]
 
 
@@ -226,6 +237,11 @@ def _v5_profile_trend(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN trend FLOAT NOT NULL DEFAULT 0"))
 
 
+def _v6_text_models(conn: Connection) -> None:
+    """The text model is stored in the database, so every worker ranks with the same one."""
+    text_models.create(conn)
+
+
 # The key of the PostgreSQL advisory lock held while migrating (any constant of the bot's own: "bot-mig").
 MIGRATION_LOCK = 0x626F742D6D6967
 
@@ -235,8 +251,9 @@ MIGRATIONS: Mapping[int, Migration] = {
     3: _v3_email_unsubscribed_at,
     4: _v4_sources,
     5: _v5_profile_trend,
+    6: _v6_text_models,
 }
-LATEST = 5
+LATEST = 6
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:
