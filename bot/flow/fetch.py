@@ -66,7 +66,9 @@ def merge_sources(
         if s.name in names:
             hidden.append(s.name)
             continue
-        merged.append(SourceConfig(name=s.name, kind=s.kind, options=s.options, every=s.every, origin="store"))
+        merged.append(
+            SourceConfig(name=s.name, kind=s.kind, options=s.options, every=s.every, origin="store", title=s.title)
+        )
     return merged, hidden
 
 
