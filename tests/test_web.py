@@ -125,7 +125,7 @@ def test_opening_a_vote_link_asks_and_only_its_button_votes(setup):
         page = client.get(url)
         assert page.status_code == 200 and f'<form method="post" action="{url}">' in page.text
         assert f"<h1>{thumb} Quiet Lanterns &lt;b&gt;&amp; co&lt;/b&gt;</h1>" in page.text, "the title, escaped"
-        assert "<b>" not in page.text and "“ada” digest" in page.text
+        assert "<b>" not in page.text and "“x” digest" in page.text
         assert page.headers["referrer-policy"] == "no-referrer"
     assert store.feedback_votes(profile) == {}, "opening a link is no vote"
     assert "👍 More like this</button>" in client.get(up_url).text
@@ -163,7 +163,7 @@ def test_a_vote_page_opened_again_says_what_the_reader_gave(setup):
     client.post(up_url)
 
     again = client.get(up_url)
-    assert again.status_code == 200 and "Your 👍 for this paper in the “ada” digest is recorded." in again.text
+    assert again.status_code == 200 and "Your 👍 for this paper in the “x” digest is recorded." in again.text
     assert "<form" not in again.text, "nothing left to ask"
     other = client.get(down_url)
     assert f'<form method="post" action="{down_url}">' in other.text

@@ -22,6 +22,7 @@ from bot.flow.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_
 from bot.flow.periods import Occurrence, next_due
 from bot.flow.settings import Settings
 from bot.models import Profile
+from bot.sources import source_title
 from bot.store import DigestSummary, SourceState, Store
 
 if TYPE_CHECKING:
@@ -96,6 +97,10 @@ class Pipeline:
         """The config file's sources then the added ones, and the added names a config one hides."""
         return merge_sources(self.configured_sources, self.store.stored_sources())
 
+    def source_titles(self) -> dict[str, str]:
+        """Each source's name → the title readers see in a digest."""
+        return {s.name: source_title(s.kind, s.options, s.title) for s in self.sources()[0]}
+
     def fetch(self, sources: Sequence[SourceConfig], *, progress: Progress | None = None) -> list[FetchResult]:
         return fetch_sources(self.store, sources, progress=progress, deadline=self.settings.fetch_deadline)
 
@@ -134,6 +139,7 @@ class Pipeline:
             owner=owner,
             include_waiting=include_waiting,
             should_stop=should_stop,
+            source_titles=self.source_titles(),
         )
 
     def tick(

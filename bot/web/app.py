@@ -111,7 +111,7 @@ def build_app(
                 return _page("You are unsubscribed", f"{wanted.address} gets no more digest emails.")
             return _page(
                 "Unsubscribe?",
-                f"Stop sending the “{profile.name}” paper digest to {wanted.address}?",
+                f"Stop sending the “{profile.display_title}” paper digest to {wanted.address}?",
                 form_action=str(request.url.path),
                 button="Unsubscribe",
                 warning=True,
@@ -143,11 +143,11 @@ def build_app(
             title = f"{thumb} {paper[0].title}"
             earlier = store.vote_of(profile, vote.listing_id, voter)
             if earlier == vote.vote:  # a second click, or the link opened again: say so, ask nothing
-                return _page(title, f"Your {thumb} for this paper in the “{profile.name}” digest is recorded.")
+                return _page(title, f"Your {thumb} for this paper in the “{profile.display_title}” digest is recorded.")
             instead = f" You gave it {'👍' if earlier == 1 else '👎'} before; this replaces that." if earlier else ""
             return _page(
                 title,
-                f"Record {thumb} for this paper in the “{profile.name}” digest? "
+                f"Record {thumb} for this paper in the “{profile.display_title}” digest? "
                 f"Later digests will bring {more} papers like it.{instead}",
                 form_action=str(request.url.path),
                 button=f"{thumb} {label} like this",
