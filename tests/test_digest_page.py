@@ -78,7 +78,7 @@ def test_a_paper_with_no_id_or_link_links_a_search_for_its_quoted_title():
 def test_abstracts_end_at_a_sentence_within_the_budget():
     abstract = "We cut here. " + "This second sentence is long enough to pass the budget of the digest. " * 3
     html = render_email(digest_of(Listing(id="a", title="T", abstract=abstract)), abstract_chars=60).html
-    assert ">We cut here.</p>" in html
+    assert ">\nWe cut here.</p>" in html
     assert sentences(abstract, 60) == "We cut here."
     assert sentences(abstract, 100) == abstract[:82]
     assert sentences("One. Two. Three.", 12) == "One. Two."

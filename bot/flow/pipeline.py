@@ -18,11 +18,10 @@ from bot.config import Config, SourceConfig
 from bot.flow.channels import Channels, make_channels
 from bot.flow.compose import ComposedDigest, compose_digests, due_periods, text_model
 from bot.flow.deliver import DeliveryOutcome, deliver_pending
-from bot.flow.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_sources
+from bot.flow.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_sources, source_titles
 from bot.flow.periods import Occurrence, next_due
 from bot.flow.settings import Settings
 from bot.models import Profile
-from bot.sources import source_title
 from bot.store import DigestSummary, SourceState, Store
 
 if TYPE_CHECKING:
@@ -99,7 +98,7 @@ class Pipeline:
 
     def source_titles(self) -> dict[str, str]:
         """Each source's name → the title readers see in a digest."""
-        return {s.name: source_title(s.kind, s.options, s.title) for s in self.sources()[0]}
+        return source_titles(self.sources()[0])
 
     def fetch(self, sources: Sequence[SourceConfig], *, progress: Progress | None = None) -> list[FetchResult]:
         return fetch_sources(self.store, sources, progress=progress, deadline=self.settings.fetch_deadline)

@@ -45,11 +45,12 @@ _env = Environment(
 
 @dataclass(frozen=True)
 class EmailLinks:
-    """The signed URLs one email carries: unsubscribe, and 👍/👎 per listing id."""
+    """The signed URLs one email carries: unsubscribe, 👍/👎 per listing id, and the digest on the web."""
 
     unsubscribe: str
     unsubscribe_mailto: str | None = None
     votes: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # listing id → (up, down)
+    view: str | None = None  # None on the web page itself
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def _render(digest: Digest, budget: _Budget, links: EmailLinks | None, sources: 
         "items": items,
         "footer": f"You get this digest because you follow “{title}”.",
         "unsubscribe_url": links.unsubscribe if links else None,
+        "view_url": _short_url(links.view) if links else None,
     }
     return RenderedEmail(
         subject=subject,
