@@ -125,7 +125,7 @@ def _item(item: DigestItem, budget: _Budget, votes: tuple[str | None, str | None
         "title": shorten(listing.title, field_chars),
         "url": url,
         "meta": shorten(meta_line(listing, sources), field_chars),
-        "links": [(label, url) for label, url in shown if _short_url(url)],
+        "links": [(label, to) for label, to in shown if _short_url(to)],
         "abstract": sentences(listing.abstract, abstract_chars) if abstract_chars else "",
         "ai_summary": shorten(listing.ai_summary or "", field_chars),
         "ai_label": AI_SUMMARY_LABEL,
