@@ -183,6 +183,34 @@ def test_a_permanent_error_fails_the_delivery_once_and_is_not_retried(slack, tmp
     assert slack.posted(CHANNEL) == []
 
 
+def test_slack_that_cannot_be_reached_costs_a_run_one_digests_attempt(slack, tmp_path):
+    """Refused connections fail every digest alike: the first waits for its retry, the others are
+    left untried (no attempt counted) for the next run, which posts each once."""
+    import socket
+
+    with socket.socket() as s:  # a port with nothing listening: every connection is refused
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+        store.upsert_listings([listing(1)])
+        for n in range(3):
+            profile = store.add_profile(Profile(name=f"p{n}", keywords=["decoding"], slack_channel=CHANNEL))
+            store.create_digests(profile, NOW_ISO, [(listing(1).id, 0.5, ["decoding"])])
+        settings = Settings(sender="x@example.org")
+        down = SlackNotifier(make_client("xoxb-test", closed), backoff_seconds=0.01)
+        (outcome,) = deliver_pending(store, Channels({"slack": down}), settings)
+        assert outcome.channel_down and outcome.will_retry and "cannot read the history" in outcome.error
+        assert [(d.state, d.attempts, bool(d.last_error)) for d in store.digest_summaries()] == [
+            ("pending", 1, True),
+            ("pending", 0, False),
+            ("pending", 0, False),
+        ]
+        up = Channels({"slack": notifier(slack)})
+        delivered = deliver_pending(store, up, settings, include_waiting=True)
+        assert sorted(o.digest.profile.name for o in delivered if o.receipt) == ["p0", "p1", "p2"]
+    assert len(slack.posted(CHANNEL)) == 3
+
+
 def test_a_channel_the_bot_cannot_read_fails_before_posting(slack):
     slack.fail_next("conversations.history", "not_in_channel")
     with pytest.raises(DeliveryError) as failed:

@@ -40,7 +40,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.errors import DeliveryError
+from bot.errors import ChannelDown, DeliveryError
 from bot.notify.base import Delivery, Notifier
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -69,6 +69,20 @@ HINTS = {
 _POSTING_METHODS = ("chat.postMessage",)
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _UNCERTAIN = (URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """No connection to Slack could be made at all (refused, timed out, no such host): every other
+    digest would fail the same way, so the run leaves them for the next one."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    # A connection that was made and then dropped is not "down": this digest alone is retried.
+    return isinstance(reason, OSError) and not isinstance(reason, ConnectionResetError | BrokenPipeError)
+
+
+def _read_failed(exc: BaseException, text: str) -> DeliveryError:
+    """A read (before anything is posted) that got no answer: the channel is down when no connection
+    could be made, else a temporary failure of this digest."""
+    return ChannelDown(text) if _unreachable(exc) else DeliveryError(text, temporary=True)
 
 
 class _ReadsOnly(RetryHandler):
@@ -169,7 +183,7 @@ class SlackNotifier(Notifier):
                 raise slack_error(exc, "listing channels to find " + channel) from exc
             except _UNCERTAIN as exc:
                 self._ids = None
-                raise DeliveryError(f"cannot list Slack channels to find {channel}: {exc}", temporary=True) from exc
+                raise _read_failed(exc, f"cannot list Slack channels to find {channel}: {exc}") from exc
         if name not in self._ids:
             raise DeliveryError(
                 f"no Slack channel {channel} that the bot can see: check the name, or give the channel id "
@@ -216,7 +230,7 @@ class SlackNotifier(Notifier):
         except SlackApiError as exc:
             raise slack_error(exc, f"reading the history of {channel}") from exc
         except _UNCERTAIN as exc:
-            raise DeliveryError(f"cannot read the history of {channel}: {exc}", temporary=True) from exc
+            raise _read_failed(exc, f"cannot read the history of {channel}: {exc}") from exc
         identity = _identity(delivery).items()
         found: dict[int, str] = {}
         for message in response.get("messages") or []:
