@@ -1,5 +1,6 @@
 """Each profile's Atom feed at GET /feed/TOKEN on `bot serve`, over real HTTP, read with feedparser:
-the papers it was sent, newest first, with their reasons."""
+the papers it was sent, newest first, with their reasons; its link in every email and in
+`bot profile show`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import feedparser
 import httpx
 import pytest
 
+from bot.flow.deliver import email_links
 from bot.links import Links
 from bot.models import Listing, Profile
+from bot.render import render_email
 from bot.store import Store
 from bot.web import build_app
 from tests.asgi_server import serve_in_thread as serve
@@ -97,3 +100,28 @@ def test_a_bad_token_gets_400_an_unknown_profile_404_and_an_unsubscribed_reader_
     kept = feedparser.parse(client.get(url).content)
     assert kept.bozo == 0 and [e.title for e in kept.entries] == [NASTY]
 
+
+def test_each_email_links_the_feed_in_html_and_text(setup):
+    store, ada, links, _client = setup
+    store.create_digests(ada, "2026-11-27", [("arxiv:2611.00001", 0.9, ["lanterns"])])
+    [email_digest] = [d for d in store.pending_digests() if d.channel == "email"]
+    signed = email_links(email_digest, links)
+    assert signed.feed and links.read_feed(path_of(signed.feed).rsplit("/", 1)[1]) == ada.id
+    rendered = render_email(email_digest, links=signed)
+    assert f'href="{signed.feed}"' in rendered.html and ">Atom feed</a>" in rendered.html
+    assert f"Atom feed of every paper you were sent: {signed.feed}" in rendered.text
+
+
+def test_profile_show_prints_the_feed_link_when_links_are_on(workdir, bot, monkeypatch):
+    assert bot("profile", "add", "ada", "--keywords", "lanterns").exit_code == 0
+    assert "feed:" not in bot("profile", "show", "ada").output, "no base_url, no secret: no links"
+    config = workdir / "config" / "bot.toml"
+    config.write_text(config.read_text() + f'\n[web]\nbase_url = "{BASE}"\n')
+    monkeypatch.setenv("BOT_SECRET", "x" * 40)
+    shown = bot("profile", "show", "ada")
+    assert shown.exit_code == 0, shown.output
+    [line] = [line for line in shown.output.splitlines() if line.startswith("feed:")]
+    url = line.split()[-1]
+    assert url.startswith(f"{BASE}/feed/")
+    assert Links("x" * 40, BASE).read_feed(url.rsplit("/", 1)[1]) == 1
+    assert "feed" not in bot("profile", "show", "ada", "--json").output
