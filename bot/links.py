@@ -5,7 +5,8 @@ A token carries what the link acts on (profile id, address, and for feedback the
 vote), signed with BOT_SECRET by itsdangerous (HMAC-SHA1 over a timestamped payload), so nobody can
 forge or alter one. Unsubscribe tokens never expire: RFC 8058 links must keep working in old mail.
 Feedback tokens expire after `feedback_max_age` seconds. A digest's web link (profile id and digest
-id) never expires either: it only shows what was sent. Changing BOT_SECRET invalidates every link.
+id) never expires either: it only shows what was sent, nor does a profile's Atom feed link (the
+profile id alone). Changing BOT_SECRET invalidates every link.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 FEEDBACK_PATH = "/feedback/"
 DIGEST_PATH = "/digest/"
+FEED_PATH = "/feed/"
 DEFAULT_FEEDBACK_MAX_AGE = 90 * 86_400
 
 
@@ -67,6 +69,7 @@ class Links:
         self._unsubscribe = self._serializer(secret, "unsubscribe")
         self._feedback = self._serializer(secret, "feedback")
         self._digest = self._serializer(secret, "digest")
+        self._feed = self._serializer(secret, "feed")
 
     def _serializer(self, secret: str, purpose: str) -> URLSafeTimedSerializer:
         # A salt per purpose: a feedback token can never be replayed as an unsubscribe token.
@@ -92,12 +95,24 @@ class Links:
         token = self._digest.dumps({"p": profile_id, "d": digest_id})
         return f"{self.base_url}{DIGEST_PATH}{quote(token)}"
 
+    def feed_url(self, profile_id: int) -> str:
+        token = self._feed.dumps({"p": profile_id})
+        return f"{self.base_url}{FEED_PATH}{quote(token)}"
+
     # reading ---------------------------------------------------------------------------------
 
     def read_digest(self, token: str) -> DigestView:
         data = self._load(self._digest, token, max_age=None)
         try:
             return DigestView(profile_id=int(data["p"]), digest_id=int(data["d"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadToken("the link is incomplete") from exc
+
+    def read_feed(self, token: str) -> int:
+        """The profile id of a feed link."""
+        data = self._load(self._feed, token, max_age=None)
+        try:
+            return int(data["p"])
         except (KeyError, TypeError, ValueError) as exc:
             raise BadToken("the link is incomplete") from exc
 

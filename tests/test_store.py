@@ -473,3 +473,19 @@ def test_two_arxiv_papers_with_one_title_stay_two_and_short_titles_never_join(st
         ]
     )
     assert (counts.new, counts.updated) == (2, 0)
+
+
+def test_sent_papers_are_each_profiles_sent_listings_once_newest_first_and_capped(store):
+    store.upsert_listings([paper(x) for x in "abcde"])
+    p = store.add_profile(Profile(name="p", keywords=["x"], email="p@example.org", slack_channel="#p"))
+    other = store.add_profile(Profile(name="q", keywords=["x"], email="q@example.org"))
+    for day, items in ((1, [("a", 0.9, ["x"]), ("b", 0.5, [])]), (2, [("c", 0.7, ["y", "z"])])):
+        for digest_id in store.create_digests(p, f"2026-11-0{day}", items):
+            store.mark_sent(digest_id, "ok", now=NOW + timedelta(days=day))
+    store.create_digests(p, "2026-11-03", [("d", 0.4, ["x"])])  # pending: not sent yet
+    for digest_id in store.create_digests(other, "2026-11-01", [("e", 0.4, ["x"])]):
+        store.mark_sent(digest_id, "ok", now=NOW)
+    sent = store.sent_papers(p.id)
+    assert [(s.item.listing.id, s.item.why) for s in sent] == [("c", ("y", "z")), ("a", ("x",)), ("b", ())]
+    assert sent[0].sent_at == NOW + timedelta(days=2)
+    assert [s.item.listing.id for s in store.sent_papers(p.id, limit=2)] == ["c", "a"]

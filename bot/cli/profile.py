@@ -220,10 +220,20 @@ def show(name: str, config: Config, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    if feed := _feed_url(p, config):  # not in the JSON, which `bot profile import` reads back
+        data["feed"] = feed
     width = max(map(len, data)) + 2  # the longest label, its colon and a space
     for key, value in data.items():
         shown = ", ".join(value) if isinstance(value, list) else value
         click.echo(f"{key + ':':<{width}}{shown if shown not in (None, '') else '—'}")
+
+
+def _feed_url(p: Profile, config: Config) -> str | None:
+    """The profile's Atom feed link, as its emails carry it; None while links are off."""
+    from bot.flow.channels import make_links  # only here: it brings in the notifiers
+
+    links, _why_not = make_links(config)
+    return links.feed_url(p.id) if links and p.id is not None else None
 
 
 @profile.command("remove")

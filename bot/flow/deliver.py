@@ -48,8 +48,8 @@ def process_owner() -> str:
 
 
 def email_links(digest: Digest, links: Links | None, *, unsubscribe_mailto: str | None = None) -> EmailLinks | None:
-    """Signed unsubscribe, 👍/👎 and web-view links for an email to the profile's address; None when
-    links are off."""
+    """Signed unsubscribe, 👍/👎, web-view and Atom feed links for an email to the profile's address;
+    None when links are off."""
     address = digest.profile.email
     if links is None or digest.channel != "email" or not address or digest.profile.id is None:
         return None
@@ -65,6 +65,7 @@ def email_links(digest: Digest, links: Links | None, *, unsubscribe_mailto: str 
             for item in digest.items
         },
         view=links.digest_url(pid, digest.id),
+        feed=links.feed_url(pid),
     )
 
 

@@ -45,12 +45,14 @@ _env = Environment(
 
 @dataclass(frozen=True)
 class EmailLinks:
-    """The signed URLs one email carries: unsubscribe, 👍/👎 per listing id, and the digest on the web."""
+    """The signed URLs one email carries: unsubscribe, 👍/👎 per listing id, the digest on the web and
+    the profile's Atom feed."""
 
     unsubscribe: str
     unsubscribe_mailto: str | None = None
     votes: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # listing id → (up, down)
     view: str | None = None  # None on the web page itself
+    feed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def _render(digest: Digest, budget: _Budget, links: EmailLinks | None, sources: 
         "footer": f"You get this digest because you follow “{title}”.",
         "unsubscribe_url": links.unsubscribe if links else None,
         "view_url": _short_url(links.view) if links else None,
+        "feed_url": _short_url(links.feed) if links else None,
     }
     return RenderedEmail(
         subject=subject,

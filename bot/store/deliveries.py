@@ -38,6 +38,14 @@ class DigestSummary:
     next_attempt_at: datetime | None = None  # after a temporary failure: not tried again before this
 
 
+@dataclass(frozen=True)
+class SentPaper:
+    """A paper a profile was sent, with its reasons, and when its digest went out."""
+
+    item: DigestItem
+    sent_at: datetime
+
+
 def _insert_digests(
     conn: Connection,
     profile: Profile,
@@ -266,6 +274,27 @@ class DeliveryStatements(StoreBase):
         with self.engine.connect() as conn:
             state = conn.execute(sa.select(digests.c.state).where(digests.c.id == digest_id)).scalar()
         return self._digests([digest_id])[0] if state == "sent" else None
+
+    def sent_papers(self, profile_id: int, *, limit: int = 100) -> list[SentPaper]:
+        """The papers of this profile's sent digests, newest first, each once, at most `limit`."""
+        # A listing goes out in one period only (sent_items), but on each of the profile's channels
+        # (email, slack, outbox): 3 rows per listing at most, so `limit * 3` rows hold `limit` papers.
+        query = (
+            sa.select(digest_items.c.score, digest_items.c.why, digests.c.sent_at.label("digest_sent_at"), listings)
+            .join(digests, digests.c.id == digest_items.c.digest_id)
+            .join(listings, listings.c.id == digest_items.c.listing_id)
+            .where(digests.c.profile_id == profile_id, digests.c.state == "sent")
+            .order_by(digests.c.sent_at.desc(), digests.c.id.desc(), digest_items.c.position)
+            .limit(limit * 3)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        papers: dict[str, SentPaper] = {}
+        for r in rows:
+            if r.id not in papers and len(papers) < limit:
+                item = DigestItem(listing=listing_from_row(r), score=r.score, why=tuple(r.why))
+                papers[r.id] = SentPaper(item=item, sent_at=r.digest_sent_at)
+        return list(papers.values())
 
     def _digests(self, ids: Sequence[int]) -> list[Digest]:
         """The digests with these ids, in this order, with their profiles, items and listings."""

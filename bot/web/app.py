@@ -9,6 +9,8 @@ Takes a Store and a `Links` signer; reads no configuration. Routes:
                                reader's vote is recorded already (changes nothing)
     POST /feedback/{token}     records the vote: the confirm button
     GET  /digest/{token}       a sent email digest, the same HTML as the email ("view in your browser")
+    GET  /feed/{token}         the profile's Atom feed: the papers it was sent, with their reasons; it
+                               still answers after the reader unsubscribed (it is their archive)
 
 Only requests for the host of `links.base_url` or a loopback address are answered (400 otherwise),
 request bodies over MAX_BODY_BYTES get a 413, and no answer builds a URL from the request's headers.
@@ -37,9 +39,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.errors import ProfileError
 from bot.flow.deliver import email_links
-from bot.links import DIGEST_PATH, FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
+from bot.links import DIGEST_PATH, FEED_PATH, FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
 from bot.render import render_email
 from bot.store import Store
+from bot.web.feed import atom_feed
 
 # One line per action, naming the profile but never the token: whoever holds a token can use it,
 # so `bot serve` turns uvicorn's access log (which prints every path) off.
@@ -47,6 +50,7 @@ log = logging.getLogger("bot.web")
 
 # Slack's events and a one-click POST are a few KB; a larger body is refused before it is read.
 MAX_BODY_BYTES = 1_000_000
+FEED_ENTRIES = 100
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 _env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(default=True))
@@ -188,11 +192,26 @@ def build_app(
         )
         return HTMLResponse(rendered.html, headers=PRIVATE)
 
+    def feed(request: Request) -> Response:
+        try:
+            profile_id = links.read_feed(request.path_params["token"])
+        except BadToken as exc:
+            return _bad_link(str(exc))
+        profile = store.profile_by_id(profile_id)
+        if profile is None:
+            return _page("No such feed", "This feed's profile no longer exists.", status=404)
+        papers = store.sent_papers(profile_id, limit=FEED_ENTRIES)
+        body = atom_feed(profile, papers, base_url=links.base_url, self_url=links.base_url + request.url.path)
+        # Feed readers poll: a short cache is fine, but no Referer may carry the token further.
+        headers = {**PRIVATE, "Cache-Control": "private, max-age=300"}
+        return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
+
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route(UNSUBSCRIBE_PATH + "{token}", unsubscribe, methods=["GET", "POST"]),
         Route(FEEDBACK_PATH + "{token}", feedback, methods=["GET", "POST"]),
         Route(DIGEST_PATH + "{token}", digest, methods=["GET"]),
+        Route(FEED_PATH + "{token}", feed, methods=["GET"]),
         *extra_routes,
     ]
     # A forged Host header must not reach a handler, nor a redirect Starlette would build from it.
