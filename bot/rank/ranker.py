@@ -146,7 +146,7 @@ class _Corpus:
         model: TextModel | None,
         params: RankParams,
     ) -> None:
-        self.spelled, self.vectorizer, counts, self.own_words = _vectorize(listings, profiles, model)
+        self.spelled, self.vectorizer, counts, self.own_words, self.derived_in = _vectorize(listings, profiles, model)
         idf = self.vectorizer.idf_
         self.docs, matches = weigh(counts, idf)
         self.related = cosine_vectors(shared_terms(counts), idf)
@@ -156,10 +156,10 @@ class _Corpus:
         self.matches_t = matches.T.tocsr() if params.has("bm25") else self.docs_t
         del counts, matches
         self.listings, self.params = listings, params
+        self.derived_typed = querying.derived_words(k for p in profiles for k in p.keywords)
         self.names = self.vectorizer.get_feature_names_out()
         self.fitted_on = model.documents if model is not None else len(listings)
         self.common = common_words(idf, self.names, self.fitted_on, params.common)
-        self.phrases = np.array([" " in term for term in self.names.tolist()], dtype=bool)
         self.index = {item.id: i for i, item in enumerate(listings)}
         self.by_author = _by_author(listings)
         self.docs_by_column = self.docs.tocsc() if any(p.exclude for p in profiles) else None
@@ -175,6 +175,11 @@ class _Corpus:
         return self.__dict__.get("topics")
 
     @cached_property
+    def said_typed_t(self) -> sp.csr_matrix:
+        """Which listings say each typed word derived from its stem (`querying.Derived`), on first use."""
+        return querying.said_typed(self.derived_typed, self.derived_in)
+
+    @cached_property
     def neighbours(self) -> Neighbours:
         """Each listing's nearest listings, found when a profile with votes first asks."""
         return Neighbours(self.related, self.related_t, self.params.cells, self.params.neighbours)
@@ -185,9 +190,9 @@ class _Corpus:
 
 def _vectorize(
     listings: Sequence[Listing], profiles: Sequence[Profile], model: TextModel | None
-) -> tuple[dict[str, str], TfidfVectorizer, sp.csr_matrix, list[dict[str, str]]]:
-    """The acronyms' long forms, the vectorizer, the listings' term counts and the words each
-    listing says a typed stem in (`vectors.transform_recording`)."""
+) -> tuple[dict[str, str], TfidfVectorizer, sp.csr_matrix, list[dict[str, str]], list[frozenset[str]]]:
+    """The acronyms' long forms, the vectorizer, the listings' term counts, the words each listing
+    says a typed stem in and the typed stems it says in a derived word (`vectors.transform_recording`)."""
     texts = [document(item) for item in listings]
     # Acronyms typed as keywords also match their long form, as these listings define it.
     spelled = long_forms((k for p in profiles for k in p.keywords if is_acronym(k)), texts)
@@ -233,6 +238,9 @@ class _Chunk:
     queries: sp.csr_matrix  # what each profile's reasons are read from (`why.matched_terms`)
     typed_shares: np.ndarray | None = None  # rated profiles' keywords' BM25 shares (`learning.on_keyword_scale`)
     anchors: querying.Anchors | None = None  # which listings have a query's keywords (`_top_anchored`)
+    coverage: np.ndarray | None = (
+        None  # asked profiles × listings: the share of its keywords each has (`querying.coverage`)
+    )
 
     def of(self, *kinds: Kind) -> np.ndarray:
         """A mask of the profiles of these kinds."""
@@ -286,10 +294,15 @@ def _coordination_stage(corpus: _Corpus, chunk: _Chunk) -> np.ndarray | float:
     """Finds which listings have each query's keywords (for anchoring) and, unless switched off,
     the coordination factor of each asked profile's scores."""
     loose = querying.loose_terms(
-        chunk.parts.each_keyword, corpus.vectorizer.idf_, corpus.phrases, corpus.fitted_on, corpus.params.common
+        chunk.parts.each_keyword, corpus.vectorizer.idf_, corpus.names, corpus.fitted_on, corpus.params.common
     )
-    coverage, chunk.anchors = querying.coverage(chunk.parts, chunk.asked, corpus.matches_t, loose)
-    return querying.coordination(coverage, corpus.params.coordination) if corpus.params.has("coordination") else 1.0
+    derived = None
+    if corpus.derived_typed:
+        keywords = [k for p in chunk.profiles for k in p.keywords]
+        stems, typed = querying.derived_rows(keywords, corpus.derived_typed, corpus.vectorizer.vocabulary_, loose)
+        derived = querying.Derived(stems, typed, corpus.said_typed_t) if stems.nnz else None
+    near, chunk.coverage, chunk.anchors = querying.coverage(chunk.parts, chunk.asked, corpus.matches_t, loose, derived)
+    return querying.coordination(near, corpus.params.coordination) if corpus.params.has("coordination") else 1.0
 
 
 def _feedback_stage(
@@ -379,12 +392,26 @@ def _finish(corpus: _Corpus, chunk: _Chunk, row: int, cut: _Cut) -> tuple[list[i
     authors = _authors_stage(corpus, profile, scores)
     _exclude_stage(corpus, profile, scores)
     scores[hidden] = -np.inf
-    floor = cut.floor(profile.name)
+    # A floor asks for a digest, cut relative to the best too; none asks for the whole ranking.
+    floor = _Floor(cut.floor(profile.name), corpus.params.relative if cut.floor(profile.name) > 0 else 0.0)
     # Keyword queries without a liked paper (which asks for papers like it, in any words).
     if chunk.kinds[row] is Kind.QUERY and not chunk.parts.likes[row].nnz and corpus.params.has("anchoring"):
-        hits = chunk.anchors.of(int(chunk.asked[:row].sum()))
+        asked = int(chunk.asked[:row].sum())
+        hits = chunk.anchors.of(asked)
+        if len(profile.keywords) > 1:  # a loose word of every keyword: near each facet the person typed
+            hits |= chunk.coverage[asked] >= _EVERY
         return _top_anchored(scores, limit, floor, hits, list(authors), corpus.params.unanchored), authors
     return _top(scores, limit, floor), authors
+
+
+_EVERY = 1 - 1e-6  # a coverage of every keyword, as a sum of shares 1 / keywords
+
+
+class _Floor(NamedTuple):
+    """What a result must score: above `least`, and at least `share` of the profile's best."""
+
+    least: float
+    share: float
 
 
 def _smooth_stage(corpus: _Corpus, chunk: _Chunk, row: int, hidden: list[int], limit: int) -> None:
@@ -516,7 +543,7 @@ def common_words(idf: np.ndarray, names: np.ndarray, documents: int, common: flo
 
 
 def _top_anchored(
-    scores: np.ndarray, k: int, floor: float, hits: np.ndarray, authors: Sequence[int], unanchored: float
+    scores: np.ndarray, k: int, floor: _Floor, hits: np.ndarray, authors: Sequence[int], unanchored: float
 ) -> list[int]:
     """`_top` for a keyword profile: first its listings with one of its keywords by more than a
     loose word (`hits`, a mask: `querying.coverage`) or by a favourite author; the others' `scores` (in
@@ -569,14 +596,18 @@ def _containing(vectorizer, docs_by_column: sp.csc_matrix, phrase: str) -> np.nd
     return hit
 
 
-def _top(scores: np.ndarray, k: int, floor: float) -> list[int]:
-    """Indices of the k highest scores above max(floor, 0), best first (ties by position)."""
+def _top(scores: np.ndarray, k: int, floor: _Floor) -> list[int]:
+    """Indices of the k highest scores above max(floor.least, 0) and at least `floor.share` of the
+    best, best first (ties by position)."""
     k = min(k, scores.shape[0])
     if k <= 0:
         return []
     candidates = np.argpartition(-scores, k - 1)[:k]
     candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
-    return [int(i) for i in candidates if scores[i] > max(floor, 0.0)]
+    least = max(floor.least, 0.0)
+    if floor.share and np.isfinite(scores[candidates[0]]):
+        least = max(least, np.nextafter(floor.share * float(scores[candidates[0]]), -np.inf))
+    return [int(i) for i in candidates if scores[i] > least]
 
 
 def _display_author(listing: Listing, wanted: str) -> str:
