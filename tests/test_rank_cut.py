@@ -54,3 +54,29 @@ def test_a_typed_word_longer_than_its_stem_is_matched_where_the_paper_says_it(se
     titles = [title for title, _ in digest(seed_listings, "tokenization")]
     said = {i.title for i in seed_listings if "tokeniz" in f"{i.title} {i.abstract}".lower()}
     assert titles and set(titles) <= said
+
+
+# Reasons that are real (issue 24).
+
+
+def test_a_loose_word_of_a_keyword_is_no_reason_beside_a_real_one(seed_listings):
+    whys = dict(digest(seed_listings, "tokenization", "byte-level language models"))
+    hierarchical = next(why for title, why in whys.items() if title.startswith("Hierarchical"))
+    assert hierarchical == ("tokenization", "byte")  # not "level": "byte-level" is what was typed
+    assert not {"level", "level language", "tokens", "language models"} & {r for why in whys.values() for r in why}
+
+
+def test_one_like_is_named_only_beside_the_papers_most_like_it(seed_listings):
+    by_title = {item.title: item.id for item in seed_listings}
+    starbucks = by_title["Starbucks: Improved Training for 2D Matryoshka Embeddings"]
+    named = "like: Starbucks: Improved Training for 2D Matryoshka Embeddings"
+    for keywords in ([], ["sentence embeddings", "dense retrieval"]):
+        profile = Profile(name="p", keywords=keywords, likes=[starbucks])
+        ((_, results),) = rank(seed_listings, [profile], top=TOP, min_score=MIN_SCORE)
+        whys = {next(t for t, i in by_title.items() if i == r.listing_id): r.why for r in results}
+        assert len(whys) >= 5
+        assert named in whys["2D Matryoshka Sentence Embeddings"]
+        assert 0 < sum(named in why for why in whys.values()) < len(whys)
+        autotransfer = "AutoTransfer: AutoML with Knowledge Transfer -- An Application to Graph Neural Networks"
+        assert named not in whys.get(autotransfer, ())
+        assert keywords or autotransfer in whys  # the tenth of the profile that liked Starbucks alone

@@ -464,17 +464,28 @@ def _results(
         yield profile, _ranked(corpus, profile, chunk.scores[row], best, next(by_profile), similarity, authors)
 
 
-def _liked_similarity(corpus: _Corpus, chunk: _Chunk, row: int, best: list[int]) -> np.ndarray | None:
-    """Each liked paper's similarity to each result, as the profile was ranked (by words, and by
-    topic too unless it learned a model), in one product; None without a liked paper here."""
-    liked = corpus.known(chunk.profiles[row].likes)
+def _liked_similarity(
+    corpus: _Corpus, chunk: _Chunk, row: int, best: list[int]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each liked paper's likeness to each result, twice: its word cosine, 0 where under `relative`
+    of its cosine to the listing most like it (the others rated aside); and as the profile was
+    ranked (by words, and by topic too unless it learned a model). None without a liked paper here.
+
+    Latent topics rank, but every paper of one field shares them: a liked paper named beside every
+    result explains none. A result names it when it is among the papers most like it in words, or
+    when nothing else explains the result."""
+    profile = chunk.profiles[row]
+    liked = corpus.known(profile.likes)
     if not liked or not best:
         return None
-    similarity = (corpus.related[liked] @ corpus.related_t[:, best]).toarray()
+    near = (corpus.related[liked] @ corpus.related_t).toarray()
+    near[:, corpus.known([*profile.likes, *profile.dislikes])] = 0
+    as_ranked = near[:, best]
+    similarity = np.where(as_ranked < corpus.params.relative * near.max(axis=1, keepdims=True), 0, as_ranked)
     places = corpus.fitted_topics()
     if places is not None and chunk.kinds[row] is not Kind.LEARNED:
-        similarity += topic_product(places[liked], places[best].T)
-    return similarity
+        as_ranked = as_ranked + topic_product(places[liked], places[best].T)
+    return similarity, as_ranked
 
 
 def _ranked(
@@ -483,7 +494,7 @@ def _ranked(
     scores: np.ndarray,
     best: list[int],
     terms: list[list[str]],
-    similarity: np.ndarray | None,
+    similarity: tuple[np.ndarray, np.ndarray] | None,
     authors: dict[int, list[str]],
 ) -> list[RankedListing]:
     listings = corpus.listings
@@ -494,9 +505,10 @@ def _ranked(
     for position, doc in enumerate(best):
         why = explain(
             said.phrases(terms[position], listings[doc], corpus.own_words[doc]),
-            liked_similarity=similarity[:, position] if similarity is not None else None,
+            liked_similarity=similarity[0][:, position] if similarity is not None else None,
             liked_titles=liked_titles,
             matched_authors=authors.get(doc),
+            liked_as_ranked=similarity[1][:, position] if similarity is not None else None,
         )
         if trending and listings[doc].upvotes:
             why += (f"trending: {listings[doc].upvotes} upvotes",)
