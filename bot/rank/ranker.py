@@ -17,7 +17,7 @@ run on every profile, here. Each stage can be switched off (`RankParams.without`
 | votes_in_query | query        | a query's likes join that feedback, its dislikes leave it                       |
 | topics         | all          | latent topics: a query's best few order the rest (`querying.below_the_best`);   |
 |                |              | examples and the learned model match topics beside words (`topics`)             |
-| anchoring      | query        | a listing with only the keywords' common words falls behind                     |
+| anchoring      | query        | a listing with only the keywords' common words falls behind (`_top_anchored`)   |
 | rocchio        | ex., learned | keywords plus liked papers minus disliked ones, as cosines (`learning.blend`)   |
 | learned        | ex., learned | from `learn_after` ratings, one a like: a linear SVM joins (`learning.learned`) |
 | neighbours     | with votes   | the best scores smoothed over each listing's nearest ones (`neighbours`)        |
@@ -25,7 +25,8 @@ run on every profile, here. Each stage can be switched off (`RankParams.without`
 | trend          | shared       | a profile that asks for it lifts listings with many upvotes                     |
 | authors        | shared       | each favourite author on a paper adds `author_bonus`                            |
 | exclude        | shared       | an excluded word or phrase hides a listing                                      |
-| cut            | shared       | the `top` best above `min_score`, never a rated or skipped listing              |
+| cut            | shared       | the `top` best above `min_score` and, with one, `relative` of the best or more; |
+|                |              | never a rated or skipped listing (`_top`)                                       |
 
 Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
 feedback) against the terms at least two listings share (`vectors.shared_terms`).
@@ -566,7 +567,11 @@ def _top_anchored(
     (`querying.below_the_best`) and could score it as high as a real match. The ranker still counts
     those words (a paper that has "diffusion" and "models" is nearer than one with "diffusion"
     alone), but a listing with nothing more falls behind the listings that have a keyword (all but
-    the faintest matches), and the default `min_score` leaves it out of a digest. Listings found
+    the faintest matches), and the default `min_score` leaves it out of a digest. So does a typed
+    word longer than its stem where the paper says only another word of that stem (`querying.Derived`).
+    A listing with a loose word of every keyword of a profile with several is anchored: it is near
+    each facet the person typed ("embeddings" and "retrieval" of "sentence embeddings, dense
+    retrieval"). Listings found
     only by pseudo-relevance feedback, with none of the typed words, go the same way. A profile
     that liked a paper is not held to its keywords: it asked for papers like that one, in whatever
     words ("More like this").

@@ -149,10 +149,7 @@ class Wording:
                 if sum(ch.isupper() for ch in keyword[a:b]) >= 2:
                     self.typed[s] = keyword[a:b]
         self.stems = [[s for s, _ in found] for found in said]
-        # A keyword's loose words, as `querying.loose_terms` finds them: common, beside a word that is not.
-        self.loose = {
-            (k, s) for k, stems in enumerate(self.stems) for s in stems if s in common and set(stems) - common
-        }
+        self.loose = _loose_words(self.stems, common)
         # Each term's first place in the keywords: (keyword, first word, last word).
         self.first: dict[str, tuple[int, int, int]] = {}
         for k, stems in enumerate(self.stems):
@@ -316,6 +313,12 @@ class Wording:
     def _forms(self, listing: Listing) -> dict[str, str]:
         self.looked = True
         return _forms(listing)
+
+
+def _loose_words(stems: Sequence[Sequence[str]], common: Set[str]) -> set[tuple[int, str]]:
+    """(keyword, stem) for each keyword's loose words, as `querying.loose_terms` finds them: common,
+    beside a word of that keyword that is not."""
+    return {(k, s) for k, said in enumerate(stems) if set(said) - common for s in said if s in common}
 
 
 @dataclass
