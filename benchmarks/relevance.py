@@ -1,6 +1,6 @@
 """How often the top of a profile's ranking is what its owner wanted: `bot rank` beside the anchors.
 
-    python benchmarks/relevance.py [--corpus cs2016|2007] [--seeds 3]
+    python benchmarks/relevance.py [--corpus cs2016|2007] [--seeds 3] [--ablate | --digest]
 
 Two corpora (benchmarks/data/README.md). `cs2016`, the default: 1,000 real arXiv cs records
 (benchmarks/make_data.py); a paper is relevant to a category's profile when arXiv lists it in that
@@ -48,6 +48,10 @@ With `--ablate`, only the bot runs, once with every stage and once without each 
 (`RankParams.without`), on both corpora unless `--corpus` names one: P@10, P@20 and MAP per form
 and the change each stage makes. Profiles are ranked together in one call per round there, and the
 reasons are left out: they change no order.
+
+With `--digest`, only the bot runs, on the keywords and examples forms: beside the full ranking's
+P@10, P@20 and MAP, each digest as `bot digest` cuts it (the default top and min_score of
+`[digest]`): its mean size, precision and relevant papers, which a ranking's P@10 does not show.
 
 Prints mean P@10, P@20 and average precision over categories for each form and method, and each
 anchor's P@10 gap to the bot with a 95% bootstrap interval over categories (paired: the same
