@@ -132,6 +132,8 @@ def derived_rows(
     """`Derived.stems` and `Derived.typed` for these keywords, one row each, in order; `typed`: the
     words `Derived.said_t` has rows for."""
     where = {word: row for row, word in enumerate(typed)}
+    coo = loose.tocoo()
+    is_loose = set(zip(coo.row.tolist(), coo.col.tolist(), strict=True))  # a set: no sparse lookup per word
     stems: tuple[list[int], list[int]] = ([], [])
     words_of: tuple[list[int], list[int]] = ([], [])
     marks: list[float] = []
@@ -142,7 +144,7 @@ def derived_rows(
                 stems[1].append(vocabulary[s])
                 words_of[0].append(row)
                 words_of[1].append(where[word])
-                marks.append(LOOSE_MARK if loose[row, vocabulary[s]] else 1.0)
+                marks.append(LOOSE_MARK if (row, vocabulary[s]) in is_loose else 1.0)
 
     def matrix(pairs: tuple[list[int], list[int]], values: list[float], columns: int) -> sp.csr_matrix:
         out = sp.coo_matrix((np.array(values, dtype=np.float32), pairs), shape=(len(keywords), columns)).tocsr()
