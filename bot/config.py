@@ -20,6 +20,7 @@ from typing import Any
 from bot.errors import ConfigError
 from bot.profile_rules import MAX_TOP
 from bot.sources import SOURCE_KINDS
+from bot.strings import one_line
 
 DEFAULT_CONFIG_PATH = Path("config/bot.toml")
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
@@ -153,6 +154,9 @@ class SourceConfig:
     every: int | None = None
     # "config" for [[sources]] in the file, "store" for those added with `bot source add`.
     origin: str = "config"
+    # What readers see (`display_title` in the file, since `title` is an html source's selector);
+    # None: made from the kind and its options (`bot.sources.source_title`).
+    title: str | None = None
 
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -353,10 +357,13 @@ def _source(path: Path, index: int, raw: Any) -> SourceConfig:
         raise ConfigError(f"{path}: source {name!r} needs a kind")
     if kind not in SOURCE_KINDS:
         raise ConfigError(f"{path}: source {name!r}: unknown kind {kind!r} (known: {', '.join(sorted(SOURCE_KINDS))})")
+    title = options.pop("display_title", None)
+    if title is not None and (not isinstance(title, str) or not one_line(title)):
+        raise ConfigError(f"{path}: source {name!r}: display_title must be a non-empty string")
     every = options.pop("every", None)
     if every is not None:
         try:
             every = parse_interval(every)
         except ValueError as exc:
             raise ConfigError(f"{path}: source {name!r}: every: {exc}") from None
-    return SourceConfig(name=name, kind=kind, options=options, every=every)
+    return SourceConfig(name=name, kind=kind, options=options, every=every, title=one_line(title) or None)

@@ -1,9 +1,11 @@
-"""Signed links in digest emails: unsubscribe and 👍/👎, made by `bot.flow.deliver` and checked by `bot.web`.
+"""Signed links in digest emails: unsubscribe, 👍/👎 and "view in your browser", made by
+`bot.flow.deliver` and checked by `bot.web`.
 
 A token carries what the link acts on (profile id, address, and for feedback the listing and the
 vote), signed with BOT_SECRET by itsdangerous (HMAC-SHA1 over a timestamped payload), so nobody can
 forge or alter one. Unsubscribe tokens never expire: RFC 8058 links must keep working in old mail.
-Feedback tokens expire after `feedback_max_age` seconds. Changing BOT_SECRET invalidates every link.
+Feedback tokens expire after `feedback_max_age` seconds. A digest's web link (profile id and digest
+id) never expires either: it only shows what was sent. Changing BOT_SECRET invalidates every link.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 FEEDBACK_PATH = "/feedback/"
+DIGEST_PATH = "/digest/"
 DEFAULT_FEEDBACK_MAX_AGE = 90 * 86_400
 
 
@@ -29,6 +32,12 @@ class BadToken(Exception):
 class UnsubscribeRequest:
     profile_id: int
     address: str
+
+
+@dataclass(frozen=True)
+class DigestView:
+    profile_id: int
+    digest_id: int
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Links:
         self._clock = clock
         self._unsubscribe = self._serializer(secret, "unsubscribe")
         self._feedback = self._serializer(secret, "feedback")
+        self._digest = self._serializer(secret, "digest")
 
     def _serializer(self, secret: str, purpose: str) -> URLSafeTimedSerializer:
         # A salt per purpose: a feedback token can never be replayed as an unsubscribe token.
@@ -78,7 +88,18 @@ class Links:
         token = self._feedback.dumps({"p": profile_id, "e": address, "l": listing_id, "v": vote})
         return f"{self.base_url}{FEEDBACK_PATH}{quote(token)}"
 
+    def digest_url(self, profile_id: int, digest_id: int) -> str:
+        token = self._digest.dumps({"p": profile_id, "d": digest_id})
+        return f"{self.base_url}{DIGEST_PATH}{quote(token)}"
+
     # reading ---------------------------------------------------------------------------------
+
+    def read_digest(self, token: str) -> DigestView:
+        data = self._load(self._digest, token, max_age=None)
+        try:
+            return DigestView(profile_id=int(data["p"]), digest_id=int(data["d"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadToken("the link is incomplete") from exc
 
     def read_unsubscribe(self, token: str) -> UnsubscribeRequest:
         data = self._load(self._unsubscribe, token, max_age=None)

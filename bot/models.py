@@ -8,6 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.strings import shorten
+
+# A profile's title made from its keywords names at most this many, in at most this many characters.
+TITLE_KEYWORDS = 3
+TITLE_CHARS = 80
+
 
 @dataclass(frozen=True)
 class Listing:
@@ -37,6 +43,8 @@ class Profile:
 
     name: str
     keywords: list[str] = field(default_factory=list)
+    # What readers see (headings, footers); None: made from the keywords. The name stays internal.
+    title: str | None = None
     exclude: list[str] = field(default_factory=list)
     likes: list[str] = field(default_factory=list)
     dislikes: list[str] = field(default_factory=list)
@@ -59,6 +67,15 @@ class Profile:
     trend: float = 0.0
     id: int | None = None
     created_at: datetime | None = None
+
+    @property
+    def display_title(self) -> str:
+        """The title, else the first keywords ("speculative decoding, draft model"), else a plain phrase."""
+        if self.title:
+            return self.title
+        if self.keywords:
+            return shorten(", ".join(self.keywords[:TITLE_KEYWORDS]), TITLE_CHARS)
+        return "your interests"
 
     @property
     def email_unsubscribed(self) -> bool:

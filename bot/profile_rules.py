@@ -18,6 +18,8 @@ MAX_TOP = 50
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: What a profile's or a source's name may be: it is typed in commands and shown in tables and logs.
 NAME_RULE = "use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)"
+#: A profile's or source's title, as readers see it (the store keeps up to 200 characters).
+MAX_TITLE = 200
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -39,6 +41,14 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.match(name))
 
 
+def checked_title(title: str | None) -> str | None:
+    """A title on one line, None for an empty one; ProfileError when it is too long to show."""
+    title = " ".join((title or "").split())
+    if len(title) > MAX_TITLE:
+        raise ProfileError(f"the title is {len(title)} characters long: give one of at most {MAX_TITLE}")
+    return title or None
+
+
 def validate_profile(profile: Profile) -> Profile:
     """The profile, normalised, or ProfileError saying what is wrong."""
     if not valid_name(profile.name):
@@ -53,6 +63,7 @@ def validate_profile(profile: Profile) -> Profile:
         email=(profile.email or "").strip() or None,
         slack_channel=(profile.slack_channel or "").strip() or None,
         weekday=profile.weekday.strip().lower()[:3],
+        title=checked_title(profile.title),
     )
     _check_interests(profile)
     profile = _checked_addresses(profile)

@@ -3,9 +3,15 @@ so any module (the CLI's start included) may import it."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ELLIPSIS = "…"
+
+# A sentence ends at . ! or ? followed by a space and a capital, digit or opening mark. By hand: the
+# sentence splitters (nltk's punkt, pysbd) are large downloads for a cut that only needs to be
+# plausible, and a miss here costs nothing worse than a shorter abstract.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def one_line(text: str | None) -> str:
@@ -31,6 +37,21 @@ def shorten(text: str, limit: int) -> str:
         return text
     head = text[: limit - 1].rsplit(" ", 1)[0]
     return head.rstrip(",;:.") + ELLIPSIS
+
+
+def sentences(text: str, limit: int, *, most: int | None = None) -> str:
+    """The whole sentences of `text` (at most `most`) that fit in `limit` characters, on one line;
+    when the first is already longer, it is cut at a word boundary with "…" (`shorten`)."""
+    text = one_line(text)
+    if len(text) <= limit and most is None:
+        return text
+    parts = _SENTENCE_END.split(text)
+    kept = parts[0]
+    for part in parts[1:most]:
+        if len(kept) + 1 + len(part) > limit:
+            break
+        kept += " " + part
+    return shorten(kept, limit)
 
 
 def fold_accents(text: str) -> str:

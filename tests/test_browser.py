@@ -37,6 +37,7 @@ from tests.asgi_server import serve_in_thread
 
 REQUIRED = os.environ.get("TEST_BROWSER") == "required"
 LONG_WORD = "Hyper" + "parameter" * 20  # 185 characters with no place to break
+MARGIN = 8  # px between a web page's content and the screen's edge, at least
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -58,18 +59,21 @@ window.addEventListener("load", () => {{
   const w = document.getElementById("f").contentWindow, d = w.document;
   const boxes = (selector) => [...d.querySelectorAll(selector)].map((el) => {{
     const r = el.getBoundingClientRect(), s = w.getComputedStyle(el);
-    return {{text: el.textContent.trim().replace(/\\s+/g, " "), left: r.left, right: r.right,
+    return {{text: el.textContent.trim().replace(/\\s+/g, " "), left: r.left, right: r.right, top: r.top,
              width: r.width, height: r.height, clipped: el.scrollWidth > el.clientWidth + 1,
              shown: s.visibility === "visible" && s.display !== "none" && el.checkVisibility()}};
   }});
   const titles = boxes("h2"), headings = boxes("h1"), buttons = boxes("button");
+  const votes = [...d.querySelectorAll(".votes")].map((p) => [...p.querySelectorAll("a")].map(
+    (a) => a.getBoundingClientRect().top));
+  const mains = boxes("main");
   const links = [...d.querySelectorAll("a")].map((a) => a.href);
   const wide = [...d.querySelectorAll("body *")].filter((el) => el.getBoundingClientRect().right > w.innerWidth + 1)
     .map((el) => el.tagName + "." + el.className);
   document.body.setAttribute("data-probe", JSON.stringify({{
     viewport: w.innerWidth, clientWidth: d.documentElement.clientWidth,
     scrollWidth: d.documentElement.scrollWidth, bodyScrollWidth: d.body.scrollWidth,
-    styleTags: d.querySelectorAll("style").length, titles, headings, buttons, links, wide}}));
+    styleTags: d.querySelectorAll("style").length, titles, headings, buttons, links, wide, votes, mains}}));
 }});
 </script></body></html>
 """
@@ -178,6 +182,9 @@ def test_the_inlined_digest_fits_and_shows_every_title(width, seed_listings, tmp
         assert not title["clipped"], title
     assert "https://arxiv.org/abs/2611.00001" in result["links"]
     assert sum("/feedback/" in href for href in result["links"]) == 2 * len(digest.items)
+    assert len(result["votes"]) == len(digest.items)
+    for up, down in result["votes"]:
+        assert up == down, "the 👍 and 👎 buttons sit on one line"
     assert any("/unsubscribe/" in href for href in result["links"])
 
 
@@ -205,6 +212,27 @@ def test_the_vote_page_fits_and_its_button_shows(width, tmp_path):
     [button] = result["buttons"]
     assert button["text"] == "👍 More like this"
     assert button["shown"] and button["width"] > 0 and button["left"] >= 0 and button["right"] <= width, button
+    assert_margins(result, width)
+
+
+def assert_margins(result: dict, width: int) -> None:
+    """The page's card keeps clear of the screen's edges, on a phone too."""
+    [main] = result["mains"]
+    assert main["left"] >= MARGIN and main["right"] <= width - MARGIN, main
+
+
+def test_the_unsubscribe_page_keeps_a_margin_on_a_phone(tmp_path):
+    browser = chromium()
+    links = Links("secret", "https://papers.example.org")
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+        profile = store.add_profile(Profile(name="phone-reader", keywords=["x"], email="reader@example.org"))
+        path = urlsplit(links.unsubscribe_url(profile.id, "reader@example.org")).path
+        with serve_in_thread(build_app(store, links)) as url:
+            page = httpx.get(url + path)
+    assert page.status_code == 200 and "Unsubscribe?" in page.text
+    result = measure(browser, page.text, 375, tmp_path)
+    assert result["scrollWidth"] <= 375 and result["wide"] == [], result["wide"]
+    assert_margins(result, 375)
 
 
 def test_the_probe_sees_a_page_that_overflows(tmp_path):

@@ -164,7 +164,7 @@ def test_preview_writes_the_html_and_records_nothing(workdir, bot):
     path = workdir / result.output.strip()
     assert path == workdir / "outbox" / "preview-sd.html"
     html = path.read_text(encoding="utf-8")
-    assert html.startswith("<!DOCTYPE html>") and "<style" not in html and "Papers for sd" in html
+    assert html.startswith("<!DOCTYPE html>") and "<style" not in html and "Papers on speculative decoding" in html
     assert "/unsubscribe/" not in html and "/feedback/" not in html
     assert [f.name for f in (workdir / "outbox").iterdir()] == ["preview-sd.html"]
     # Nothing was recorded: the real digest still has its papers, and a preview after it still works.

@@ -153,10 +153,13 @@ def test_fifty_long_papers_stay_under_gmails_clipping_size():
     )
     rendered = render_email(digest, abstract_chars=2000, links=links)
     assert len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES
-    # Every paper is still there, with its title linked; abstracts were shortened to make room.
+    # Every paper is still there, with its title linked; abstracts were shortened to make room, and
+    # the links under each paper (its PDF) left out.
     assert rendered.html.count('href="https://arxiv.org/abs/2611.') == 50
     assert rendered.html.count("/feedback/") == 100
-    assert long[:1000] in render_email(digest_of(listings[0]), abstract_chars=2000).html
+    alone = render_email(digest_of(listings[0]), abstract_chars=2000).html
+    assert long[:1000] in alone and 'href="https://arxiv.org/pdf/2611.00000"' in alone
+    assert "arxiv.org/pdf/" not in rendered.html
     assert long[:1000] not in rendered.html and "Lorem ipsum dolor" in rendered.html
 
 

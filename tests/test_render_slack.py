@@ -57,20 +57,21 @@ def test_the_first_message_opens_with_date_profile_count_and_best_paper():
     (message,) = render_slack(digest_of(paper(1), paper(2)))
     header, intro = message["blocks"][0], message["blocks"][1]
     assert header["type"] == "header" and header["text"]["type"] == "plain_text"
-    assert "slack-c0123" in header["text"]["text"] and "2026-11-27" in header["text"]["text"]
+    assert "decoding" in header["text"]["text"] and "2026-11-27" in header["text"]["text"]
     assert intro["text"]["text"].startswith(
-        "*2 new papers* for *slack-c0123* · 2026-11-27\nBest match: <https://arxiv.org/abs/2411.00001|Paper 1:"
+        "*2 new papers* for *decoding* · 2026-11-27\nBest match: <https://arxiv.org/abs/2411.00001|Paper 1:"
     )
-    assert message["text"].startswith("2 new papers for slack-c0123 · 2026-11-27: Paper 1:")
+    assert message["text"].startswith("2 new papers for decoding · 2026-11-27: Paper 1:")
 
 
-def test_each_paper_has_linked_title_authors_source_upvotes_summary_why_and_three_buttons():
-    (message,) = render_slack(digest_of(paper(7)))
+def test_each_paper_has_linked_title_authors_source_upvotes_links_summary_why_and_three_buttons():
+    (message,) = render_slack(digest_of(paper(7)), source_titles={"hf-daily": "Hugging Face Daily Papers"})
     section, context, actions = message["blocks"][3:6]
     text = section["text"]["text"]
     assert text.startswith("*1. <https://arxiv.org/abs/2411.00007|Paper 7:")
     assert (
-        "Author 0 Surname, Author 1 Surname, Author 2 Surname, Author 3 Surname et al. · hf-daily · ▲ 7 upvotes" in text
+        "Author 0 Surname, Author 1 Surname, Author 2 Surname, Author 3 Surname et al. · Hugging Face Daily Papers"
+        " · ▲ 7 upvotes\n<https://arxiv.org/pdf/2411.00007|PDF>\n" in text
     )
     assert text.endswith("speeds up decoding by three times. It needs no extra training.")
     assert context["elements"][0]["text"] == "*Why:* speculative decoding, draft model · score 0.90"
@@ -140,4 +141,4 @@ def test_a_url_cannot_break_out_of_its_link():
 def test_an_empty_digest_is_just_the_header():
     (message,) = render_slack(digest_of())
     assert [b["type"] for b in message["blocks"]] == ["header", "section", "divider"]
-    assert message["text"] == "No new papers for slack-c0123 · 2026-11-27"
+    assert message["text"] == "No new papers for decoding · 2026-11-27"

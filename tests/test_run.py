@@ -125,7 +125,7 @@ def test_nothing_new_is_not_sent_unless_the_profile_asks(workdir, bot):
     eml, payload_file = sorted((workdir / "outbox").glob("2026-11-26_chatty_outbox_*"))
     assert outbox(workdir) == [eml.name, payload_file.name]
     payload = json.loads(payload_file.read_text())
-    assert payload["text"] == "No new papers for chatty · 2026-11-26"
+    assert payload["text"] == "No new papers for protein folding · 2026-11-26"
 
 
 def test_sources_are_fetched_when_their_interval_has_passed(workdir, bot):

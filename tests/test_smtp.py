@@ -89,7 +89,8 @@ def deliver(store: Store, smtp: SmtpNotifier, links: Links | None = None, now: d
     """Deliver what is ready with the clock standing at `now` (deliveries read the clock themselves)."""
     with time_machine.travel(now, tick=False):
         channels = Channels({"email": smtp}, links=links, unsubscribe_mailto="unsubscribe@digest.example.org")
-        return deliver_pending(store, channels, Settings(sender=SENDER))
+        titles = {"hf-daily": "Hugging Face Daily Papers"}  # "arxiv" has none: a source removed since
+        return deliver_pending(store, channels, Settings(sender=SENDER), source_titles=titles)
 
 
 class Anchors(HTMLParser):
@@ -187,9 +188,10 @@ def test_the_received_message_has_the_promised_structure_headers_and_links(tmp_p
     assert "<script>" not in html and "<b>bold" not in html and "<img" not in html
     assert not [href for href, _ in parser.links if not href.startswith("https://")]
     assert "&lt;script&gt;" in html and "&lt;b&gt;bold&lt;/b&gt;" in html
-    # Authors, source and upvotes where there are some; the reason it matched.
-    assert "Ada &lt;Lovelace&gt;, Grace Hopper · hf-daily · ▲ 42 upvotes" in html
-    assert "Alan Turing · arxiv" in html and "Why:" in html
+    # Authors, the source's title and upvotes where there are some (never a source's name); the reason it matched.
+    assert "Ada &lt;Lovelace&gt;, Grace Hopper · Hugging Face Daily Papers · ▲ 42 upvotes" in html
+    assert ">Alan Turing</p>" in html and "Why:" in html
+    assert "hf-daily" not in html and "arxiv ·" not in html
     # 👍/👎 per paper, each a signed vote for this profile, paper and address; unsubscribe in the footer.
     votes = [links.read_feedback(urlsplit(h).path.rsplit("/", 1)[1]) for h, _ in parser.links if "/feedback/" in h]
     assert sorted((v.listing_id, v.vote) for v in votes) == [
@@ -200,6 +202,8 @@ def test_the_received_message_has_the_promised_structure_headers_and_links(tmp_p
     ]
     assert {(v.profile_id, v.address) for v in votes} == {(profile.id, "ada@example.org")}
     assert by_text["Unsubscribe"] == https
+    view = links.read_digest(urlsplit(by_text["View in your browser"]).path.rsplit("/", 1)[1])
+    assert view.profile_id == profile.id
 
     text = msg.get_body(("plain",)).get_content()
     assert EVIL_TITLE in text and f"Unsubscribe: {https}" in text
@@ -341,8 +345,8 @@ def test_a_busy_mailbox_at_rcpt_is_retried_and_a_plain_local_relay_works(tmp_pat
 
 
 def test_a_line_starting_with_from_reaches_the_reader_as_written(tmp_path, filled):
-    """No mbox quoting on the way: a paper titled "From ..." (no link, so its title starts a line of
-    the HTML) is not received as ">From ..." in either part."""
+    """No mbox quoting on the way: a paper titled "From ..." whose abstract starts "From" (and a line
+    of the HTML) is not received as ">From ..." in either part."""
     title = "From quasar lattices to crystals"
     abstract = "From quasars we go to lattices."
     filled.upsert_listings([Listing(id="arxiv:2611.00004", title=title, abstract=abstract, source="rss")], now=NOW)
@@ -356,7 +360,7 @@ def test_a_line_starting_with_from_reaches_the_reader_as_written(tmp_path, fille
     text = received.message.get_body(("plain",)).get_content()
     for lines in (received.raw.decode().splitlines(), html.splitlines(), text.splitlines()):
         assert not [line for line in lines if line.lstrip().startswith(">From")]
-    assert re.search(rf"^{title}", html, re.MULTILINE), "the title starts a line, where mbox quoting would strike"
+    assert re.search(rf"^{abstract}", html, re.MULTILINE), "it starts a line, where mbox quoting would strike"
     assert title in text and abstract in text and abstract in html
 
 

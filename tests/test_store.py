@@ -267,8 +267,26 @@ def test_a_version_1_file_is_upgraded_with_its_data(database_url):
         assert store.version == schema.LATEST
         old = store.profile("old")
         assert (old.keywords, old.weekday, old.skip_weekends, old.send_empty) == (["x"], "mon", False, False)
+        assert (old.title, old.display_title) == (None, "x")
         store.upsert_listings([paper("a")])
         assert store.create_digests(old, "2026-11-27", [("a", 1, [])], due_at=NOW)
+
+
+def test_a_version_6_database_gets_titles_for_profiles_and_sources(database_url):
+    """Step 7 adds the title columns to a database whose `sources` table step 4 made without one."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        schema.metadata.create_all(conn)
+        conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (6)"))
+        conn.execute(sa.text("ALTER TABLE profiles DROP COLUMN title"))
+        conn.execute(sa.text("ALTER TABLE sources DROP COLUMN title"))
+    engine.dispose()
+    with Store(database_url) as store:
+        assert store.version == schema.LATEST == 7
+        store.add_profile(Profile(name="p", keywords=["speculative decoding"], title="Decoding <papers>"))
+        store.add_source("lg", "arxiv_rss", {"categories": ["cs.LG"]}, title="arXiv machine learning")
+        assert store.profile("p").display_title == "Decoding <papers>"
+        assert [s.title for s in store.stored_sources()] == ["arXiv machine learning"]
 
 
 def _create_version_1(conn):
@@ -283,6 +301,7 @@ def strip_to_version_1(conn):
     conn.execute(sa.text("DROP INDEX ix_listings_doi"))
     conn.execute(sa.text("DROP INDEX ix_listings_title_key"))
     conn.execute(sa.text("DROP TABLE sources"))
+    conn.execute(sa.text("DROP TABLE text_models"))
     for table, column in sorted(_ADDED_AFTER_V1):
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     conn.execute(sa.text("UPDATE schema_version SET version = 1"))
@@ -293,6 +312,7 @@ _ADDED_AFTER_V1 = {
     ("source_state", "validators"),
     ("profiles", "email_unsubscribed_at"),
     ("profiles", "trend"),
+    ("profiles", "title"),
     ("profiles", "weekday"),
     ("profiles", "skip_weekends"),
     ("profiles", "send_empty"),

@@ -4,6 +4,7 @@ and by one-click POST, 👍/👎 votes, /healthz, and tokens that are bad, tampe
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -125,7 +126,7 @@ def test_opening_a_vote_link_asks_and_only_its_button_votes(setup):
         page = client.get(url)
         assert page.status_code == 200 and f'<form method="post" action="{url}">' in page.text
         assert f"<h1>{thumb} Quiet Lanterns &lt;b&gt;&amp; co&lt;/b&gt;</h1>" in page.text, "the title, escaped"
-        assert "<b>" not in page.text and "“ada” digest" in page.text
+        assert "<b>" not in page.text and "“x” digest" in page.text
         assert page.headers["referrer-policy"] == "no-referrer"
     assert store.feedback_votes(profile) == {}, "opening a link is no vote"
     assert "👍 More like this</button>" in client.get(up_url).text
@@ -163,7 +164,7 @@ def test_a_vote_page_opened_again_says_what_the_reader_gave(setup):
     client.post(up_url)
 
     again = client.get(up_url)
-    assert again.status_code == 200 and "Your 👍 for this paper in the “ada” digest is recorded." in again.text
+    assert again.status_code == 200 and "Your 👍 for this paper in the “x” digest is recorded." in again.text
     assert "<form" not in again.text, "nothing left to ask"
     other = client.get(down_url)
     assert f'<form method="post" action="{down_url}">' in other.text
@@ -248,3 +249,35 @@ def test_a_fresh_feedback_token_inside_its_lifetime_works(setup):
     assert client.get(url).status_code == 200
     assert client.post(url).status_code == 200
     assert store.feedback_votes(profile) == {"arxiv:2611.00001": 1}
+
+
+def test_a_sent_digest_is_shown_on_the_web_as_its_email_shows_it(tmp_path):
+    """The "view in your browser" link of an email opens the same HTML (links signed at the same
+    moment are the same), without the link to itself; a digest not sent, or a token for another
+    profile or tampered with, gets a 400 page."""
+    from bot.flow.deliver import email_links
+    from bot.render import render_email
+
+    links = Links(SECRET, BASE, clock=lambda: 1_800_000_000)
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+        store.upsert_listings([Listing(id="arxiv:2611.00001", title="Quiet <b>Lanterns</b>", abstract="A. B.")])
+        profile = store.add_profile(Profile(name="ada", keywords=["lanterns"], email="ada@example.org"))
+        other = store.add_profile(Profile(name="bob", keywords=["x"], email="bob@example.org"))
+        store.create_digests(profile, "2026-11-27", [("arxiv:2611.00001", 0.5, ["lanterns"])])
+        [digest] = store.pending_digests()
+        titles = {"lg": "arXiv cs.LG"}
+        with serve(build_app(store, links, source_titles=lambda: titles)) as url, httpx.Client(base_url=url) as client:
+            signed = email_links(digest, links)
+            view = path_of(signed.view)
+            assert client.get(view).status_code == 400, "not sent yet"
+            store.mark_sent(digest.id, "250 ok")
+            page = client.get(view)
+            assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
+            mailed = render_email(digest, links=signed, source_titles=titles).html
+            assert mailed.count(signed.view) == 1 and "View in your browser" in mailed
+            assert page.text == render_email(digest, links=replace(signed, view=None), source_titles=titles).html
+            assert "View in your browser" not in page.text and "Quiet &lt;b&gt;Lanterns&lt;/b&gt;" in page.text
+            assert client.get(path_of(links.digest_url(other.id, digest.id))).status_code == 400
+            tampered = client.get(view[:-3] + "abc")
+            assert tampered.status_code == 400 and "not valid" in tampered.text
+            assert client.get(path_of(links.digest_url(profile.id, 999))).status_code == 400

@@ -187,8 +187,9 @@ def refit(config: Config) -> None:
     if model is None:
         raise click.ClickException("nothing to fit: the store has no listings with words to learn (run: bot fetch)")
     terms = len(model.vectorizer.vocabulary_)
-    saved = config.rank.model_path
-    click.echo(f"Fitted on {model.documents} listings ({terms} terms) at {now:%Y-%m-%d %H:%M} UTC; saved to {saved}")
+    fitted = f"Fitted on {model.documents} listings ({terms} terms) at {model.fitted_at:%Y-%m-%d %H:%M} UTC"
+    # Another worker's refit that finished while this one waited is used rather than fitted twice.
+    click.echo(f"{fitted}; stored as model version {model.version}, cached in {config.rank.model_path}")
 
 
 @cli.command()

@@ -162,7 +162,9 @@ def _write_preview(pipeline: Pipeline, profile: Profile, now: datetime, path: Pa
         raise click.ClickException(f"nothing new to preview for {profile.name}: run `bot fetch` first")
     items = tuple(DigestItem(listing=item, score=score, why=why) for item, score, why in composed.items)
     digest = Digest(id=0, profile=profile, channel="email", period=composed.period, items=items)
-    html = render_email(digest, abstract_chars=pipeline.settings.abstract_chars).html
+    html = render_email(
+        digest, abstract_chars=pipeline.settings.abstract_chars, source_titles=pipeline.source_titles()
+    ).html
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")

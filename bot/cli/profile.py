@@ -30,6 +30,9 @@ def _profile_options(*, defaults: bool) -> Any:
 
     options = [
         click.option(
+            "--title", default=None, help='What readers see, e.g. "Decoding papers"' + default("from the keywords")
+        ),
+        click.option(
             "--keywords",
             "-k",
             multiple=True,
@@ -297,7 +300,7 @@ def _typed(entry: dict[str, Any]) -> dict[str, Any]:
             raise ProfileError("created_at is set by the bot")
         elif key in ("min_score", "trend") and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        elif key in ("email", "slack_channel"):
+        elif key in ("email", "slack_channel", "title"):
             if not isinstance(value, str):
                 raise ProfileError(f"{key} must be a string")
         elif type(value) is not type(getattr(defaults, key)):

@@ -48,6 +48,7 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
 
     from bot.errors import ConfigError
     from bot.flow.channels import SECRET_ENV, read_secret
+    from bot.flow.fetch import merge_sources, source_titles
     from bot.links import Links
     from bot.web import build_app
 
@@ -77,7 +78,13 @@ def serve(config: Config, host: str | None, port: int | None) -> None:
     with open_store(config) as store:
         # No access log: it would print every signed token, and a token is all it takes to use a link.
         uvicorn.run(
-            build_app(store, links, extra_routes=extra_routes),
+            build_app(
+                store,
+                links,
+                extra_routes=extra_routes,
+                source_titles=lambda: source_titles(merge_sources(config.sources, store.stored_sources())[0]),
+                abstract_chars=config.digest.abstract_chars,
+            ),
             host=host or config.web.host,
             port=config.web.port if port is None else port,
             access_log=False,

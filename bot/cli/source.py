@@ -16,8 +16,8 @@ import click
 
 from bot.cli.common import Refused, config_option, cut, open_store, table
 from bot.config import Config, SourceConfig, format_interval, parse_interval
-from bot.errors import InputError, SourceError
-from bot.profile_rules import NAME_RULE, valid_name
+from bot.errors import InputError, ProfileError, SourceError
+from bot.profile_rules import NAME_RULE, checked_title, valid_name
 from bot.sources import SOURCE_KINDS, make_source
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ def source() -> None:
     "--option", "extra", multiple=True, metavar="KEY=VALUE", help="Any other option of the kind (repeatable)."
 )
 @click.option("--every", default=None, metavar="INTERVAL", help="How often to fetch: 30m, 6h, 1d  [default: per kind]")
+@click.option(
+    "--title", default=None, help='What readers see, e.g. "arXiv machine learning"  [default: from kind and options]'
+)
 @config_option
 def add(
     config: Config,
@@ -67,6 +70,7 @@ def add(
     path: str | None,
     extra: tuple[str, ...],
     every: str | None,
+    title: str | None,
 ) -> None:
     """Add a source, kept in the store beside the [[sources]] of the config file.
 
@@ -100,10 +104,11 @@ def add(
         raise Refused(f"a source named {name!r} is in {config.path} already; pick another name")
     try:
         make_source(name, kind, options)
-    except SourceError as exc:
+        title = checked_title(title)
+    except (SourceError, ProfileError) as exc:
         raise Refused(str(exc)) from None
     with open_store(config) as store:
-        store.add_source(name, kind, options, every=seconds)
+        store.add_source(name, kind, options, every=seconds, title=title)
     click.echo(f"Added source {name} ({kind}). Try it: bot source test {name}")
 
 

@@ -6,10 +6,12 @@ one transaction; delivering it is `bot.flow.deliver`'s job, and formatting it `b
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.feedback import with_feedback
@@ -163,20 +165,50 @@ def choose(
 
 
 def text_model(store: Store, settings: Settings, *, now: datetime, force: bool = False) -> TextModel | None:
-    """The saved text model, fitted again on the newest `window` listings when it is missing, older
-    than `refresh`, or `force`d; None without a model path (or with nothing to fit on)."""
+    """The fleet's text model: the newest version in the store (read from `model_path` when that file
+    holds it), fitted again on the newest `window` listings when there is none, it is older than
+    `refresh`, it was fitted by an older analyzer, or `force`d; None without a model path (or with
+    nothing to fit on)."""
     if settings.model_path is None:
         return None
-    from bot.rank.model import current_model
+    seen = store.text_model_version()
+    model = _stored_model(store, settings.model_path, seen)
+    if model is not None and not force and not model.is_stale(now, settings.refresh):
+        return model
+    with store.refit_lock():
+        newest = store.text_model_version()
+        if newest != seen:  # another worker refitted while this one waited: use its model
+            return _stored_model(store, settings.model_path, newest) or model
+        return _refit(store, settings, settings.model_path, now=now) or model
 
-    return current_model(
-        settings.model_path,
-        lambda n: store.listings(limit=n),
-        window=settings.window,
-        max_age=settings.refresh,
-        now=now,
-        force=force,
-    )
+
+def _stored_model(store: Store, cache: Path, version: int | None) -> TextModel | None:
+    """That version of the model, from the cache file if it holds it, else from the store (and cached)."""
+    from bot.rank.model import load_model, model_from_bytes, save_model
+
+    if version is None:
+        return None
+    cached = load_model(cache)
+    if cached is not None and cached.version == version:
+        return cached
+    stored = store.text_model(version)
+    model = model_from_bytes(stored.data, stored.version) if stored is not None else None
+    if model is not None:
+        save_model(model, cache)
+    return model
+
+
+def _refit(store: Store, settings: Settings, cache: Path, *, now: datetime) -> TextModel | None:
+    """Fit on the newest listings and store the model as the fleet's newest version."""
+    from bot.rank.model import fit_if_any, model_bytes, save_model
+
+    model = fit_if_any(store.listings(limit=settings.window), now=now)
+    if model is None:
+        return None
+    version = store.save_text_model(model.fitted_at, model.documents, model_bytes(model))
+    model = dataclasses.replace(model, version=version)
+    save_model(model, cache)
+    return model
 
 
 def _record(store: Store, wanted: _Wanted, chosen: Chosen, settings: Settings, now: datetime) -> ComposedDigest:

@@ -48,7 +48,8 @@ def process_owner() -> str:
 
 
 def email_links(digest: Digest, links: Links | None, *, unsubscribe_mailto: str | None = None) -> EmailLinks | None:
-    """Signed unsubscribe and 👍/👎 links for an email to the profile's address; None when links are off."""
+    """Signed unsubscribe, 👍/👎 and web-view links for an email to the profile's address; None when
+    links are off."""
     address = digest.profile.email
     if links is None or digest.channel != "email" or not address or digest.profile.id is None:
         return None
@@ -63,6 +64,7 @@ def email_links(digest: Digest, links: Links | None, *, unsubscribe_mailto: str 
             )
             for item in digest.items
         },
+        view=links.digest_url(pid, digest.id),
     )
 
 
@@ -74,6 +76,7 @@ def prepare(
     now: datetime,
     links: Links | None = None,
     unsubscribe_mailto: str | None = None,
+    source_titles: Mapping[str, str] | None = None,
 ) -> Delivery:
     """Render the digest into what its channel carries: an email, Slack payloads, or both (outbox)."""
     email = slack = None
@@ -82,6 +85,7 @@ def prepare(
             digest,
             abstract_chars=abstract_chars,
             links=email_links(digest, links, unsubscribe_mailto=unsubscribe_mailto),
+            source_titles=source_titles,
         )
         to = digest.profile.email if digest.channel == "email" else None
         # The Message-ID and Date come from the store, so every retry sends the very same message.
@@ -90,7 +94,10 @@ def prepare(
         )
     if digest.channel in ("slack", "outbox"):
         channel = digest.profile.slack_channel
-        slack = tuple({"channel": channel, **payload} if channel else payload for payload in render_slack(digest))
+        slack = tuple(
+            {"channel": channel, **payload} if channel else payload
+            for payload in render_slack(digest, source_titles=source_titles)
+        )
     return Delivery(
         digest_id=digest.id,
         channel=digest.channel,
@@ -128,6 +135,7 @@ def deliver_pending(
     owner: str | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     include_waiting: bool = False,
+    source_titles: Mapping[str, str] | None = None,
 ) -> list[DeliveryOutcome]:
     """Deliver every ready delivery once, batch by batch, until none is left or `should_stop()` says so.
 
@@ -144,6 +152,7 @@ def deliver_pending(
         "abstract_chars": settings.abstract_chars,
         "links": channels.links,
         "unsubscribe_mailto": channels.unsubscribe_mailto,
+        "source_titles": source_titles,
     }
     owner = owner or process_owner()
     run = _Pass(store, channels.notifiers, owner, settings.lease, settings.retry, render, should_stop)

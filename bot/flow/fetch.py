@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.config import SourceConfig
 from bot.errors import SourceError
 from bot.models import Listing
-from bot.sources import SOURCE_KINDS, NotModified, make_source, source_class
+from bot.sources import SOURCE_KINDS, NotModified, make_source, source_class, source_title
 from bot.store import SourceState, Store, StoredSource
 
 if TYPE_CHECKING:
@@ -66,8 +66,15 @@ def merge_sources(
         if s.name in names:
             hidden.append(s.name)
             continue
-        merged.append(SourceConfig(name=s.name, kind=s.kind, options=s.options, every=s.every, origin="store"))
+        merged.append(
+            SourceConfig(name=s.name, kind=s.kind, options=s.options, every=s.every, origin="store", title=s.title)
+        )
     return merged, hidden
+
+
+def source_titles(sources: Sequence[SourceConfig]) -> dict[str, str]:
+    """Each source's name → the title readers see in a digest."""
+    return {s.name: source_title(s.kind, s.options, s.title) for s in sources}
 
 
 def fetch_interval(source: SourceConfig) -> int | None:

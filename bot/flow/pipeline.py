@@ -18,7 +18,7 @@ from bot.config import Config, SourceConfig
 from bot.flow.channels import Channels, make_channels
 from bot.flow.compose import ComposedDigest, compose_digests, due_periods, text_model
 from bot.flow.deliver import DeliveryOutcome, deliver_pending
-from bot.flow.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_sources
+from bot.flow.fetch import Fetcher, FetchResult, Progress, fetch_sources, merge_sources, source_titles
 from bot.flow.periods import Occurrence, next_due
 from bot.flow.settings import Settings
 from bot.models import Profile
@@ -96,6 +96,10 @@ class Pipeline:
         """The config file's sources then the added ones, and the added names a config one hides."""
         return merge_sources(self.configured_sources, self.store.stored_sources())
 
+    def source_titles(self) -> dict[str, str]:
+        """Each source's name → the title readers see in a digest."""
+        return source_titles(self.sources()[0])
+
     def fetch(self, sources: Sequence[SourceConfig], *, progress: Progress | None = None) -> list[FetchResult]:
         return fetch_sources(self.store, sources, progress=progress, deadline=self.settings.fetch_deadline)
 
@@ -134,6 +138,7 @@ class Pipeline:
             owner=owner,
             include_waiting=include_waiting,
             should_stop=should_stop,
+            source_titles=self.source_titles(),
         )
 
     def tick(

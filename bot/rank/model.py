@@ -9,6 +9,8 @@ arxiv-sanity out of memory).
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -33,6 +35,7 @@ class TextModel:
     vectorizer: TfidfVectorizer
     fitted_at: datetime
     documents: int  # how many listings it was fitted on
+    version: int | None = None  # its number in the store's text_models; None before it is stored
 
     def is_stale(self, now: datetime, max_age: timedelta) -> bool:
         return now - self.fitted_at >= max_age
@@ -44,6 +47,14 @@ def fit_model(listings: Sequence[Listing], *, now: datetime) -> TextModel:
     vectorizer = make_vectorizer(min_df=SAVED_MIN_DF if many else 1, max_features=MAX_FEATURES)
     vectorizer.fit(document(item) for item in listings)
     return TextModel(vectorizer, now, len(listings))
+
+
+def fit_if_any(listings: Sequence[Listing], *, now: datetime) -> TextModel | None:
+    """`fit_model`, or None when no word survives stop-word removal and min_df (or there is no listing)."""
+    try:
+        return fit_model(listings, now=now)
+    except ValueError:
+        return None
 
 
 def save_model(model: TextModel, path: Path) -> None:
@@ -76,13 +87,37 @@ def load_model(path: Path) -> TextModel | None:
         model = joblib.load(path)
     except Exception:  # a file from another scikit-learn or a torn write: refit rather than fail the digest
         return None
+    return model if _usable(model) else None
+
+
+def model_bytes(model: TextModel) -> bytes:
+    """The model as joblib writes it, to be stored in the database."""
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+def model_from_bytes(data: bytes, version: int) -> TextModel | None:
+    """The stored model of that version, or None if it cannot be used (it is then fitted again)."""
+    import joblib
+
+    try:
+        model = joblib.load(io.BytesIO(data))
+    except Exception:  # stored by another scikit-learn: refit rather than fail the digest
+        return None
+    return dataclasses.replace(model, version=version) if _usable(model) else None
+
+
+def _usable(model: object) -> bool:
+    """Whether a loaded model reads listings as this bot does."""
     if not isinstance(model, TextModel) or not isinstance(model.vectorizer.analyzer, Analyzer):
-        return None  # saved before words were stemmed: its vocabulary does not match ours
+        return False  # saved before words were stemmed: its vocabulary does not match ours
     if getattr(model.vectorizer.analyzer, "stems", 1) != STEMS:
-        return None  # its words were stemmed otherwise (`rank.stems`)
-    if model.vectorizer.norm is not None:
-        return None  # saved when it handed on normalised TF-IDF: `vectors.weigh` needs its counts
-    return model
+        return False  # its words were stemmed otherwise (`rank.stems`)
+    # Saved when it handed on normalised TF-IDF: `vectors.weigh` needs its counts.
+    return model.vectorizer.norm is None
 
 
 def current_model(
@@ -101,9 +136,7 @@ def current_model(
     listings = recent(window)
     if not listings:
         return model
-    try:
-        model = fit_model(listings, now=now)
-    except ValueError:  # no word survives stop-word removal or min_df
-        return None
-    save_model(model, path)
+    model = fit_if_any(listings, now=now)
+    if model is not None:
+        save_model(model, path)
     return model

@@ -6,18 +6,21 @@ Takes a Digest and, when links are on, the signed URLs to put in it (`EmailLinks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.models import Digest
-from bot.render.text import meta_line, safe_url
-from bot.strings import one_line, shorten
+from bot.models import Digest, DigestItem
+from bot.render.text import AI_SUMMARY_LABEL, meta_line, paper_links, title_url
+from bot.strings import one_line, sentences, shorten
+
+Sources = Mapping[str, str]  # source name → the title readers see
 
 SUBJECT_TITLE_CHARS = 60
 # Titles, author lines and reasons are cut to this many characters (halved, down to the floor,
@@ -42,11 +45,12 @@ _env = Environment(
 
 @dataclass(frozen=True)
 class EmailLinks:
-    """The signed URLs one email carries: unsubscribe, and 👍/👎 per listing id."""
+    """The signed URLs one email carries: unsubscribe, 👍/👎 per listing id, and the digest on the web."""
 
     unsubscribe: str
     unsubscribe_mailto: str | None = None
     votes: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # listing id → (up, down)
+    view: str | None = None  # None on the web page itself
 
 
 @dataclass(frozen=True)
@@ -67,48 +71,83 @@ def subject_line(digest: Digest) -> str:
     return one_line(f"{head} · {best}" + (f" and {n - 1} more" if n > 1 else ""))
 
 
-def render_email(digest: Digest, *, abstract_chars: int = 400, links: EmailLinks | None = None) -> RenderedEmail:
-    """The digest as text and as inlined HTML; abstracts, then titles, authors and reasons, are cut
-    shorter until the HTML fits MAX_HTML_BYTES (the unsubscribe link also heads the HTML, in case not)."""
+def render_email(
+    digest: Digest,
+    *,
+    abstract_chars: int = 400,
+    links: EmailLinks | None = None,
+    source_titles: Mapping[str, str] | None = None,
+) -> RenderedEmail:
+    """The digest as text and as inlined HTML, made smaller (`_budgets`) until the HTML fits
+    MAX_HTML_BYTES (the unsubscribe link also heads the HTML, in case not). Abstracts are cut at a
+    sentence end. Sources show by their title in `source_titles`, never by name."""
+    for budget in _budgets(abstract_chars):
+        rendered = _render(digest, budget, links, source_titles or {})
+        if len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES:
+            break
+    return rendered
+
+
+@dataclass(frozen=True)
+class _Budget:
+    abstract_chars: int
+    field_chars: int = FIELD_CHARS
+    paper_links: bool = True
+
+
+def _budgets(abstract_chars: int) -> Iterator[_Budget]:
+    """Ever smaller renderings, the last the smallest there is: abstracts shrink first, then the links
+    under each paper go (its title still links to it), then abstracts and at last the other fields."""
+    while abstract_chars > 50:
+        yield _Budget(abstract_chars)
+        abstract_chars //= 2
+    yield _Budget(abstract_chars)
+    yield _Budget(abstract_chars, paper_links=False)
     field_chars = FIELD_CHARS
-    while True:
-        rendered = _render(digest, abstract_chars, field_chars, links)
-        if len(rendered.html.encode("utf-8")) <= MAX_HTML_BYTES or field_chars == MIN_FIELD_CHARS:
-            return rendered
-        if abstract_chars:
-            abstract_chars = abstract_chars // 2 if abstract_chars > 50 else 0
-        else:
-            field_chars = max(field_chars // 2, MIN_FIELD_CHARS)
+    while field_chars > MIN_FIELD_CHARS:
+        yield _Budget(0, field_chars, paper_links=False)
+        field_chars = max(field_chars // 2, MIN_FIELD_CHARS)
+    yield _Budget(0, MIN_FIELD_CHARS, paper_links=False)
 
 
 def _short_url(url: str | None) -> str | None:
     return url if url and len(url) <= MAX_URL_CHARS else None
 
 
-def _render(digest: Digest, abstract_chars: int, field_chars: int, links: EmailLinks | None) -> RenderedEmail:
+def _item(item: DigestItem, budget: _Budget, votes: tuple[str | None, str | None], sources: Sources) -> dict[str, Any]:
+    listing = item.listing
+    abstract_chars, field_chars = budget.abstract_chars, budget.field_chars
+    up, down = (_short_url(url) for url in votes)
+    url = _short_url(title_url(listing))
+    # The title links to the paper's page already: the links under it say only what else there is.
+    shown = [(label, to) for label, to in paper_links(listing) if to != url] if budget.paper_links else []
+    return {
+        "title": shorten(listing.title, field_chars),
+        "url": url,
+        "meta": shorten(meta_line(listing, sources), field_chars),
+        "links": [(label, to) for label, to in shown if _short_url(to)],
+        "abstract": sentences(listing.abstract, abstract_chars) if abstract_chars else "",
+        "ai_summary": shorten(listing.ai_summary or "", field_chars),
+        "ai_label": AI_SUMMARY_LABEL,
+        "why": shorten(", ".join(item.why), field_chars) or "overall similarity",
+        "up_url": up if up and down else None,
+        "down_url": down if up and down else None,
+    }
+
+
+def _render(digest: Digest, budget: _Budget, links: EmailLinks | None, sources: Sources) -> RenderedEmail:
     subject = subject_line(digest)
     votes = links.votes if links else {}
-    items = []
-    for item in digest.items:
-        up, down = (_short_url(url) for url in votes.get(item.listing.id, (None, None)))
-        items.append(
-            {
-                "title": shorten(item.listing.title, field_chars),
-                "url": _short_url(safe_url(item.listing.url)),
-                "meta": shorten(meta_line(item.listing), field_chars),
-                "abstract": shorten(item.listing.abstract, abstract_chars) if abstract_chars else "",
-                "why": shorten(", ".join(item.why), field_chars) or "overall similarity",
-                "up_url": up if up and down else None,
-                "down_url": down if up and down else None,
-            }
-        )
+    items = [_item(item, budget, votes.get(item.listing.id, (None, None)), sources) for item in digest.items]
+    title = digest.profile.display_title
     context = {
         "subject": subject,
-        "heading": f"Papers for {digest.profile.name}",
+        "heading": f"Papers on {title}" if not digest.profile.title else title,
         "intro": f"{len(items)} new paper{'s' if len(items) != 1 else ''} matching your interests · {digest.period}",
         "items": items,
-        "footer": f"You get this digest because of the profile “{digest.profile.name}”.",
+        "footer": f"You get this digest because you follow “{title}”.",
         "unsubscribe_url": links.unsubscribe if links else None,
+        "view_url": _short_url(links.view) if links else None,
     }
     return RenderedEmail(
         subject=subject,

@@ -11,14 +11,13 @@ them becomes several messages, in reading order.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from bot.models import Digest, DigestItem, Listing
-from bot.render.text import meta_line, safe_url
-from bot.strings import one_line, shorten
+from bot.render.text import AI_SUMMARY_LABEL, meta_line, paper_links, title_url
+from bot.strings import sentences, shorten
 
 # Slack's limits (api.slack.com/reference/block-kit). MAX_BLOCK_CHARS counts the JSON of one message's
 # blocks: Slack has refused messages with `msg_blocks_too_long` at about 13k characters.
@@ -37,6 +36,8 @@ MAX_TEXT_CHARS = 4_000  # the top-level `text` (notification fallback) Slack rec
 # Our own choices: how much of each paper a reader sees before clicking through.
 SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 300
+AI_SUMMARY_CHARS = 300
+META_CHARS = 500
 TITLE_CHARS = 250
 
 # The buttons under every paper; the Slack app registers a handler for each action id.
@@ -44,8 +45,6 @@ ACTION_UP = "paper_vote_up"
 ACTION_DOWN = "paper_vote_down"
 ACTION_MORE = "paper_more_like_this"
 BUTTONS = ((ACTION_UP, "👍"), (ACTION_DOWN, "👎"), (ACTION_MORE, "More like this"))
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -61,15 +60,9 @@ def _link(url: str, label: str) -> str:
     return f"<{escape_mrkdwn(quote(url, safe=_URL_SAFE))}|{escape_mrkdwn(label)}>"
 
 
-def summary(abstract: str, *, sentences: int = SUMMARY_SENTENCES, limit: int = SUMMARY_CHARS) -> str:
+def summary(abstract: str, *, most: int = SUMMARY_SENTENCES, limit: int = SUMMARY_CHARS) -> str:
     """The first one or two sentences of an abstract, cut to `limit` characters."""
-    parts = _SENTENCE_END.split(one_line(abstract))
-    text = parts[0]
-    for part in parts[1:sentences]:
-        if len(text) + 1 + len(part) > limit:
-            break
-        text += " " + part
-    return shorten(text, limit)
+    return sentences(abstract, limit, most=most)
 
 
 def button_value(profile: str, listing_id: str) -> str:
@@ -94,18 +87,32 @@ def parse_button_value(value: str) -> tuple[str, str] | None:
 
 def _title(item: DigestItem) -> str:
     title = shorten(item.listing.title, TITLE_CHARS)
-    url = safe_url(item.listing.url)
+    url = title_url(item.listing)
     return _link(url, title) if url else escape_mrkdwn(title)
 
 
-def _item_blocks(position: int, item: DigestItem, profile: str) -> list[dict[str, Any]]:
+def _section_text(position: int, item: DigestItem, sources: Mapping[str, str]) -> str:
+    """Title, authors · source · date, links, summary and the labelled AI summary, within Slack's limit.
+    Links come before the long texts so that a cut at the limit never breaks a <url|label>."""
     listing = item.listing
     lines = [f"*{position}. {_title(item)}*"]
-    if meta := meta_line(listing):
-        lines.append(escape_mrkdwn(meta))
+    if meta := meta_line(listing, sources):
+        lines.append(escape_mrkdwn(shorten(meta, META_CHARS)))
+    # The title links to the paper's page already: the links under it say only what else there is.
+    if links := [(label, url) for label, url in paper_links(listing) if url != title_url(listing)]:
+        lines.append(" · ".join(_link(url, label) for label, url in links))
     if listing.abstract:
         lines.append(escape_mrkdwn(summary(listing.abstract)))
-    text = "\n".join(lines)[:MAX_SECTION_CHARS]
+    if listing.ai_summary:
+        lines.append(f"_{AI_SUMMARY_LABEL}:_ {escape_mrkdwn(shorten(listing.ai_summary, AI_SUMMARY_CHARS))}")
+    return "\n".join(lines)[:MAX_SECTION_CHARS]
+
+
+def _item_blocks(
+    position: int, item: DigestItem, profile: str, sources: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    listing = item.listing
+    text = _section_text(position, item, sources or {})
     why = escape_mrkdwn(", ".join(item.why) or "overall similarity")
     context = f"*Why:* {why} · score {item.score:.2f}"[:MAX_CONTEXT_CHARS]
     value = button_value(profile, listing.id)
@@ -130,8 +137,9 @@ def _item_blocks(position: int, item: DigestItem, profile: str) -> list[dict[str
 def _header_blocks(digest: Digest) -> list[dict[str, Any]]:
     n = len(digest.items)
     when = f"week {digest.period}" if "W" in digest.period else digest.period
-    header_text = f"📚 Papers for {digest.profile.name} · {when}"[:MAX_HEADER_CHARS]
-    line = f"*{n} new paper{'s' if n != 1 else ''}* for *{escape_mrkdwn(digest.profile.name)}* · {when}"
+    title = digest.profile.display_title
+    header_text = f"📚 {shorten(title, MAX_HEADER_CHARS - 40)} · {when}"[:MAX_HEADER_CHARS]
+    line = f"*{n} new paper{'s' if n != 1 else ''}* for *{escape_mrkdwn(title)}* · {when}"
     if n:
         line += f"\nBest match: {_title(digest.items[0])}"
     return [
@@ -145,18 +153,19 @@ def _size(blocks: list[dict[str, Any]]) -> int:
     return len(json.dumps(blocks, ensure_ascii=False))
 
 
-def render_slack(digest: Digest) -> list[dict[str, Any]]:
-    """One or more chat.postMessage payloads (without the channel), in reading order."""
+def render_slack(digest: Digest, *, source_titles: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """One or more chat.postMessage payloads (without the channel), in reading order; sources show by
+    their title in `source_titles`, never by name."""
     n = len(digest.items)
     count = f"{n} new paper{'s' if n != 1 else ''}" if n else "No new papers"
-    fallback = f"{count} for {digest.profile.name} · {digest.period}"
+    fallback = f"{count} for {digest.profile.display_title} · {digest.period}"
     if n:
         fallback += ": " + shorten(digest.items[0].listing.title, 120)
     fallback = escape_mrkdwn(fallback)
 
     messages: list[list[dict[str, Any]]] = [_header_blocks(digest)]
     for position, item in enumerate(digest.items, start=1):
-        blocks = _item_blocks(position, item, digest.profile.name)
+        blocks = _item_blocks(position, item, digest.profile.name, source_titles)
         candidate = messages[-1] + blocks
         if len(candidate) > MAX_BLOCKS or _size(candidate) > MAX_BLOCK_CHARS:
             messages.append(blocks)
@@ -173,12 +182,16 @@ def render_slack(digest: Digest) -> list[dict[str, Any]]:
 
 
 def preview_blocks(
-    profile: str, heading: str, items: Sequence[tuple[Listing, float, Sequence[str]]]
+    profile: str,
+    heading: str,
+    items: Sequence[tuple[Listing, float, Sequence[str]]],
+    source_titles: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """A short ranked list (`/papers preview`) in the digest's own shape, buttons included."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(heading)}}]
     for position, (listing, score, why) in enumerate(items, start=1):
-        blocks += _item_blocks(position, DigestItem(listing=listing, score=score, why=tuple(why)), profile)
+        item = DigestItem(listing=listing, score=score, why=tuple(why))
+        blocks += _item_blocks(position, item, profile, source_titles)
     if len(blocks) > MAX_BLOCKS or _size(blocks) > MAX_BLOCK_CHARS:
         raise ValueError(f"a preview of {len(items)} papers does not fit in one Slack message")
     return blocks

@@ -238,7 +238,7 @@ def _preview(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Repl
         )
     items = list(composed.items)
     text = f"Top {len(items)} for this channel right now (only you can see this)"
-    return Reply(text, blocks=preview_blocks(current.name, text, items))
+    return Reply(text, blocks=preview_blocks(current.name, text, items, pipeline.source_titles()))
 
 
 def _help(pipeline: Pipeline, rest: str, where: Where, now: datetime) -> Reply:

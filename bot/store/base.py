@@ -3,6 +3,8 @@ open, dialect-aware INSERT ... ON CONFLICT, and chunked IN (...) lookups."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -67,11 +69,50 @@ def _unreadable(engine: Engine, reason: str) -> UnreadableStore:
     )
 
 
+def _create_sqlite_file(engine: Engine) -> None:
+    """Make a new SQLite store whole under a name of this process's own, then link it into place.
+
+    SQLite creates an empty file on connecting; a second process starting at that moment would take
+    it for an emptied store and refuse it. Linking never replaces a file: if another process's store
+    got there first, that one is used.
+    """
+    path = Path(engine.url.database or ":memory:")
+    if engine.dialect.name != "sqlite" or path.name in (":memory:", "") or path.exists():
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fresh = _engine(f"sqlite:///{partial}")
+    try:
+        _migrate_under_lock(fresh)
+        fresh.dispose()  # the last connection closing folds the WAL into the file
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, path)
+    finally:
+        fresh.dispose()
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
 def _refuse_an_empty_file(engine: Engine) -> None:
     """SQLite would take an empty file for a new database: an emptied store must not pass for a fresh one."""
     path = Path(engine.url.database or ":memory:")
     if engine.dialect.name == "sqlite" and path.is_file() and path.stat().st_size == 0:
         raise _unreadable(engine, "the file is empty")
+
+
+def _migrate_under_lock(engine: Engine) -> int:
+    """Migrate in one transaction that holds the database's migration lock, so of several processes
+    opening a new or older database at once one migrates and the others wait, then find it done."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # Released with the transaction; taken before anything is read, so the reads see the winner's work.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": schema.MIGRATION_LOCK})
+        elif conn.dialect.name == "sqlite":
+            # The write lock from the first statement: the default deferred BEGIN lets two processes read
+            # "no schema" before either writes. busy_timeout makes the second wait.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        version = schema.migrate(conn)
+        conn.commit()
+    return version
 
 
 class StoreBase:
@@ -80,10 +121,10 @@ class StoreBase:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
+        _create_sqlite_file(self.engine)
         _refuse_an_empty_file(self.engine)
         try:
-            with self.engine.begin() as conn:
-                self.version = schema.migrate(conn)
+            self.version = _migrate_under_lock(self.engine)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open database {url}: {exc.orig}") from exc
 

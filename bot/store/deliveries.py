@@ -261,6 +261,12 @@ class DeliveryStatements(StoreBase):
             ids = list(conn.execute(query).scalars())
         return self._digests(ids)
 
+    def sent_digest(self, digest_id: int) -> Digest | None:
+        """The digest with this id as it was sent, or None when there is none or it was not sent."""
+        with self.engine.connect() as conn:
+            state = conn.execute(sa.select(digests.c.state).where(digests.c.id == digest_id)).scalar()
+        return self._digests([digest_id])[0] if state == "sent" else None
+
     def _digests(self, ids: Sequence[int]) -> list[Digest]:
         """The digests with these ids, in this order, with their profiles, items and listings."""
         with self.engine.connect() as conn:

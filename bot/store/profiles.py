@@ -110,6 +110,7 @@ class ProfileStatements(StoreBase):
 
 _PROFILE_FIELDS = (
     "name",
+    "title",
     "keywords",
     "exclude",
     "likes",

@@ -70,6 +70,8 @@ profiles = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(64), nullable=False, unique=True),
+    # What readers see instead of the name; NULL: made from the keywords (Profile.display_title).
+    sa.Column("title", sa.String(200)),
     sa.Column("keywords", sa.JSON, nullable=False),
     sa.Column("exclude", sa.JSON, nullable=False),
     sa.Column("likes", sa.JSON, nullable=False),
@@ -175,7 +177,19 @@ sources = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("options", sa.JSON, nullable=False),
     sa.Column("every", sa.Integer),  # seconds between fetches; NULL means the kind's default
+    sa.Column("title", sa.String(200)),  # what readers see; NULL: made from the kind and its options
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The fitted text model the whole fleet ranks with: the newest version is the one in use, older ones are
+# deleted when a new one is stored. A worker's `[rank] model_path` caches the version it last loaded.
+text_models = sa.Table(
+    "text_models",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("fitted_at", UTCDateTime, nullable=False),
+    sa.Column("documents", sa.Integer, nullable=False),
+    sa.Column("model", sa.LargeBinary, nullable=False),  # joblib's bytes of the TextModel (bytea / BLOB)
 )
 
 Migration = Callable[[Connection], None]
@@ -226,14 +240,33 @@ def _v5_profile_trend(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE profiles ADD COLUMN trend FLOAT NOT NULL DEFAULT 0"))
 
 
+def _v6_text_models(conn: Connection) -> None:
+    """The text model is stored in the database, so every worker ranks with the same one."""
+    text_models.create(conn)
+
+
+# The key of the PostgreSQL advisory lock held while migrating (any constant of the bot's own: "bot-mig").
+MIGRATION_LOCK = 0x626F742D6D6967
+
+
+def _v7_display_titles(conn: Connection) -> None:
+    """Profiles and CLI-added sources get a title for readers (NULL: made from keywords or kind)."""
+    _add_columns(conn, profiles, "title")
+    # A database that was version 3 or older got `sources` from step 4, which makes today's table.
+    if "title" not in {c["name"] for c in sa.inspect(conn).get_columns("sources")}:
+        _add_columns(conn, sources, "title")
+
+
 # version → the step that upgrades version-1 to version. Version 1 is the first schema.
 MIGRATIONS: Mapping[int, Migration] = {
     2: _v2_schedules_and_leases,
     3: _v3_email_unsubscribed_at,
     4: _v4_sources,
     5: _v5_profile_trend,
+    6: _v6_text_models,
+    7: _v7_display_titles,
 }
-LATEST = 5
+LATEST = 7
 
 
 def migrate(conn: Connection, migrations: Mapping[int, Migration] = MIGRATIONS, latest: int = LATEST) -> int:

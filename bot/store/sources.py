@@ -32,6 +32,7 @@ class StoredSource:
     options: dict[str, Any]
     every: int | None
     created_at: datetime
+    title: str | None = None
 
 
 class SourceStatements(StoreBase):
@@ -63,13 +64,20 @@ class SourceStatements(StoreBase):
             return {r.name: SourceState(**r._mapping) for r in conn.execute(sa.select(source_state))}
 
     def add_source(
-        self, name: str, kind: str, options: dict[str, Any], *, every: int | None = None, now: datetime | None = None
+        self,
+        name: str,
+        kind: str,
+        options: dict[str, Any],
+        *,
+        every: int | None = None,
+        title: str | None = None,
+        now: datetime | None = None,
     ) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
                     sources.insert().values(
-                        name=name, kind=kind, options=options, every=every, created_at=now or utc_now()
+                        name=name, kind=kind, options=options, every=every, title=title, created_at=now or utc_now()
                     )
                 )
         except sa.exc.IntegrityError as exc:

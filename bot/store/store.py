@@ -5,6 +5,7 @@ dataclasses from `bot.models`. The statements live in one module per concern:
 - `profiles.py`: profiles and feedback
 - `deliveries.py`: digests, leases, retries and what was sent
 - `sources.py`: CLI-added sources and fetch state
+- `textmodels.py`: the fitted text model every worker ranks with, and the lock to refit it
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from bot.store.deliveries import DeliveryStatements, DigestSummary
 from bot.store.listings import ListingStatements, UpsertCounts
 from bot.store.profiles import ProfileStatements
 from bot.store.sources import SourceState, SourceStatements, StoredSource
+from bot.store.textmodels import TextModelStatements
 
 
-class Store(ListingStatements, ProfileStatements, DeliveryStatements, SourceStatements):
-    """The database: listings, profiles, digests, what was sent, and each source's last fetch."""
+class Store(ListingStatements, ProfileStatements, DeliveryStatements, SourceStatements, TextModelStatements):
+    """The database: listings, profiles, digests, what was sent, each source's last fetch, the text model."""
 
 
 __all__ = ["DigestSummary", "SourceState", "Store", "StoredSource", "UpsertCounts"]

@@ -8,6 +8,7 @@ Takes a Store and a `Links` signer; reads no configuration. Routes:
     GET  /feedback/{token}     a page naming the paper and asking to confirm the 👍 or 👎, or saying the
                                reader's vote is recorded already (changes nothing)
     POST /feedback/{token}     records the vote: the confirm button
+    GET  /digest/{token}       a sent email digest, the same HTML as the email ("view in your browser")
 
 Only requests for the host of `links.base_url` or a loopback address are answered (400 otherwise),
 request bodies over MAX_BODY_BYTES get a 413, and no answer builds a URL from the request's headers.
@@ -20,7 +21,8 @@ which Starlette runs in its thread pool, because the store's calls block.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -34,7 +36,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.errors import ProfileError
-from bot.links import FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
+from bot.flow.deliver import email_links
+from bot.links import DIGEST_PATH, FEEDBACK_PATH, UNSUBSCRIBE_PATH, BadToken, Links
+from bot.render import render_email
 from bot.store import Store
 
 # One line per action, naming the profile but never the token: whoever holds a token can use it,
@@ -46,6 +50,8 @@ MAX_BODY_BYTES = 1_000_000
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 _env = Environment(loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(default=True))
+# Signed links must not leak through a Referer or be kept by caches.
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 def _page(
@@ -61,9 +67,7 @@ def _page(
     html = _env.get_template("page.html").render(
         title=title, message=message, form_action=form_action, button=button, warning=warning
     )
-    # Signed links must not leak through a Referer or be kept by caches.
-    headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-    return HTMLResponse(html, status_code=status, headers=headers)
+    return HTMLResponse(html, status_code=status, headers=PRIVATE)
 
 
 def _bad_link(reason: str) -> Response:
@@ -92,9 +96,16 @@ class _RefuseDeclaredTooLarge:
 
 
 def build_app(
-    store: Store, links: Links, *, extra_routes: Sequence[BaseRoute] = (), max_body_bytes: int = MAX_BODY_BYTES
+    store: Store,
+    links: Links,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    max_body_bytes: int = MAX_BODY_BYTES,
+    source_titles: Callable[[], Mapping[str, str]] = dict,
+    abstract_chars: int = 400,
 ) -> Starlette:
-    """The web app; `extra_routes` (e.g. the Slack endpoint) are mounted beside the bot's own."""
+    """The web app; `extra_routes` (e.g. the Slack endpoint) are mounted beside the bot's own.
+    `source_titles` names the sources in a digest shown on the web, read at each request."""
 
     def healthz(request: Request) -> Response:
         store.ping()
@@ -111,7 +122,7 @@ def build_app(
                 return _page("You are unsubscribed", f"{wanted.address} gets no more digest emails.")
             return _page(
                 "Unsubscribe?",
-                f"Stop sending the “{profile.name}” paper digest to {wanted.address}?",
+                f"Stop sending the “{profile.display_title}” paper digest to {wanted.address}?",
                 form_action=str(request.url.path),
                 button="Unsubscribe",
                 warning=True,
@@ -143,11 +154,11 @@ def build_app(
             title = f"{thumb} {paper[0].title}"
             earlier = store.vote_of(profile, vote.listing_id, voter)
             if earlier == vote.vote:  # a second click, or the link opened again: say so, ask nothing
-                return _page(title, f"Your {thumb} for this paper in the “{profile.name}” digest is recorded.")
+                return _page(title, f"Your {thumb} for this paper in the “{profile.display_title}” digest is recorded.")
             instead = f" You gave it {'👍' if earlier == 1 else '👎'} before; this replaces that." if earlier else ""
             return _page(
                 title,
-                f"Record {thumb} for this paper in the “{profile.name}” digest? "
+                f"Record {thumb} for this paper in the “{profile.display_title}” digest? "
                 f"Later digests will bring {more} papers like it.{instead}",
                 form_action=str(request.url.path),
                 button=f"{thumb} {label} like this",
@@ -159,10 +170,29 @@ def build_app(
         log.info("profile %s: %s on %s by email", profile.name, thumb, vote.listing_id)
         return _page(f"Thanks: {thumb} noted", f"Later digests will bring {more} papers like this one.")
 
+    def digest(request: Request) -> Response:
+        try:
+            wanted = links.read_digest(request.path_params["token"])
+        except BadToken as exc:
+            return _bad_link(str(exc))
+        sent = store.sent_digest(wanted.digest_id)
+        if sent is None or sent.profile.id != wanted.profile_id:
+            return _bad_link("this digest is not kept any more, or was never sent")
+        # The email's own HTML, its links signed afresh; only the link to this page is left out.
+        signed = email_links(sent, links)
+        rendered = render_email(
+            sent,
+            abstract_chars=abstract_chars,
+            links=replace(signed, view=None) if signed else None,
+            source_titles=source_titles(),
+        )
+        return HTMLResponse(rendered.html, headers=PRIVATE)
+
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route(UNSUBSCRIBE_PATH + "{token}", unsubscribe, methods=["GET", "POST"]),
         Route(FEEDBACK_PATH + "{token}", feedback, methods=["GET", "POST"]),
+        Route(DIGEST_PATH + "{token}", digest, methods=["GET"]),
         *extra_routes,
     ]
     # A forged Host header must not reach a handler, nor a redirect Starlette would build from it.
