@@ -80,3 +80,16 @@ def test_one_like_is_named_only_beside_the_papers_most_like_it(seed_listings):
         autotransfer = "AutoTransfer: AutoML with Knowledge Transfer -- An Application to Graph Neural Networks"
         assert named not in whys.get(autotransfer, ())
         assert keywords or autotransfer in whys  # the tenth of the profile that liked Starbucks alone
+
+
+def test_a_paper_with_one_whole_keyword_is_not_cut_by_one_with_three(seed_listings):
+    # `make demo`'s profile "interpretability": the paper with three of its keywords scores over
+    # twice one with "interpretability" or "mechanistic" alone, which a subscriber still wants.
+    keywords = ["interpretability", "sparse autoencoders", "circuits", "mechanistic"]
+    (_, results), *_ = rank(seed_listings, [Profile(name="p", keywords=keywords)], top=5, min_score=0.05)
+    by_id = {item.id: item.title for item in seed_listings}
+    titles = [by_id[r.listing_id] for r in results]
+    assert "Codebook Features: Sparse and Discrete Interpretability for Neural Networks" in titles
+    assert "Active-Dormant Attention Heads: Mechanistically Demystifying Extreme-Token Phenomena in LLMs" in titles
+    assert len(titles) >= 3
+    assert all(r.why for r in results)

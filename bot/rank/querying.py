@@ -49,6 +49,7 @@ class Anchors(NamedTuple):
     found: sp.csr_matrix  # keywords × listings: only the pattern (indptr, indices) is read
     strong: np.ndarray  # for each entry of `found`: the keyword is there by more than a loose word
     first: np.ndarray  # the rows of `found` of the i-th profile asked: first[i] to first[i + 1]
+    whole: sp.csr_matrix  # keywords × listings: a whole keyword's share of its best (`whole_keywords`)
 
     def of(self, i: int) -> np.ndarray:
         """A mask over the listings: those with a keyword of the i-th profile asked for."""
@@ -57,19 +58,25 @@ class Anchors(NamedTuple):
         out[self.found.indices[lo:hi][self.strong[lo:hi]]] = True
         return out
 
+    def whole_of(self, i: int) -> np.ndarray:
+        """Over the listings: the most any keyword of the i-th profile asked for, said whole, has of its best."""
+        return self.whole[self.first[i] : self.first[i + 1]].max(axis=0).toarray().ravel()
+
 
 def coverage(
     parts: ProfileParts,
     rows: np.ndarray,
     matches_t: sp.csr_matrix,
     loose: sp.csr_matrix,
+    word_terms: np.ndarray,
     derived: Derived | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Anchors]:
     """For the profiles of `rows` (a mask): the share of their keywords each listing has (any of a
     keyword's words counts it in), that share without the keywords it has only by another word of
     a `derived` typed word's stem, and which listings have one by more than its `loose` terms
     (`loose_terms`) or, for a typed word `derived` from its stem, by another word of that stem
-    (`Derived`), which `ranker._top_anchored` keeps. That is read per profile, only for those held
+    (`Derived`), which `ranker._top_anchored` keeps, and which have a keyword whole (`whole_keywords`;
+    `word_terms`: a mask of the terms that are words). That is read per profile, only for those held
     to their keywords: a mask of every profile's would cost a second product (4% of the time of
     ranking 10,000 keyword profiles)."""
     owners = parts.owners[rows]
@@ -91,12 +98,48 @@ def coverage(
     strong = found.data > STRONG_MARK
     found.data[:] = 1
     shares = (owners[:, mine] @ found).toarray()
+    anchors = Anchors(found, strong, owners.indptr, whole_keywords(parts, mine, matches_t, word_terms, derived))
     if derived is None:
-        return shares, shares, Anchors(found, strong, owners.indptr)
+        return shares, shares, anchors
     # The coordination still counts another word of a derived typed word's stem as near that keyword.
     touched = (found + derived.stems[mine] @ matches_t).tocsr()
     touched.data[:] = 1
-    return (owners[:, mine] @ touched).toarray(), shares, Anchors(found, strong, owners.indptr)
+    return (owners[:, mine] @ touched).toarray(), shares, anchors
+
+
+def whole_keywords(
+    parts: ProfileParts, mine: np.ndarray, matches_t: sp.csr_matrix, word_terms: np.ndarray, derived: Derived | None
+) -> sp.csr_matrix:
+    """The keywords `mine` × listings: where the listing has every word of the keyword (a typed
+    word `derived` from its stem only where the listing says it), the keyword's BM25 there as a
+    share of its best over the listings. The cut measures a listing by its keyword that it says most
+    strongly against that keyword's own best (`ranker._top`): a paper that says "interpretability"
+    as clearly as any is not cut because another also says "sparse autoencoders" and "circuits"."""
+    each = sp.csr_matrix(parts.each_keyword[mine].multiply(word_terms[np.newaxis, :]))
+    need = np.diff(each.indptr)
+    # Only the rows of these keywords' words: a present/absent copy of all of `matches_t` would
+    # double its memory.
+    terms = np.unique(each.indices)
+    matches_t = matches_t[terms]
+    present_t = matches_t.copy()
+    present_t.data[:] = 1
+    stems = derived.stems[mine][:, terms] if derived is not None else None
+    each = each[:, terms]
+    weights = sp.csr_matrix(each @ matches_t)
+    if stems is not None:
+        each = sp.csr_matrix(each - each.multiply(stems))
+    has = each @ present_t
+    if derived is not None:
+        said = derived.typed[mine].copy()
+        said.data[:] = 1
+        has = has + said @ derived.said_t
+    has = sp.csr_matrix(has)
+    has.data = (has.data >= np.repeat(need, np.diff(has.indptr)) - 0.5).astype(np.float32)
+    strength = sp.csr_matrix(weights.multiply(has))
+    strength.eliminate_zeros()
+    best = strength.max(axis=1).toarray().ravel()
+    strength.data /= np.repeat(np.where(best > 0, best, 1), np.diff(strength.indptr))
+    return strength
 
 
 class Derived(NamedTuple):

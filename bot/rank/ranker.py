@@ -25,8 +25,9 @@ run on every profile, here. Each stage can be switched off (`RankParams.without`
 | trend          | shared       | a profile that asks for it lifts listings with many upvotes                     |
 | authors        | shared       | each favourite author on a paper adds `author_bonus`                            |
 | exclude        | shared       | an excluded word or phrase hides a listing                                      |
-| cut            | shared       | the `top` best above `min_score` and, with one, `relative` of the best or more; |
-|                |              | never a rated or skipped listing (`_top`)                                       |
+| cut            | shared       | the `top` best above `min_score` and, with one, `relative` of the best or more, |
+|                |              | or of a whole keyword's best (`querying.whole_keywords`); never a rated or      |
+|                |              | skipped listing (`_top`)                                                        |
 
 Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
 feedback) against the terms at least two listings share (`vectors.shared_terms`).
@@ -176,6 +177,11 @@ class _Corpus:
         return self.__dict__.get("topics")
 
     @cached_property
+    def word_terms(self) -> np.ndarray:
+        """A mask of the vocabulary's terms that are words, not phrases."""
+        return np.array([" " not in term for term in self.names.tolist()], dtype=bool)
+
+    @cached_property
     def said_typed_t(self) -> sp.csr_matrix:
         """Which listings say each typed word derived from its stem (`querying.Derived`), on first use."""
         return querying.said_typed(self.derived_typed, self.derived_in)
@@ -302,7 +308,9 @@ def _coordination_stage(corpus: _Corpus, chunk: _Chunk) -> np.ndarray | float:
         keywords = [k for p in chunk.profiles for k in p.keywords]
         stems, typed = querying.derived_rows(keywords, corpus.derived_typed, corpus.vectorizer.vocabulary_, loose)
         derived = querying.Derived(stems, typed, corpus.said_typed_t) if stems.nnz else None
-    near, chunk.coverage, chunk.anchors = querying.coverage(chunk.parts, chunk.asked, corpus.matches_t, loose, derived)
+    near, chunk.coverage, chunk.anchors = querying.coverage(
+        chunk.parts, chunk.asked, corpus.matches_t, loose, corpus.word_terms, derived
+    )
     return querying.coordination(near, corpus.params.coordination) if corpus.params.has("coordination") else 1.0
 
 
@@ -401,6 +409,8 @@ def _finish(corpus: _Corpus, chunk: _Chunk, row: int, cut: _Cut) -> tuple[list[i
         hits = chunk.anchors.of(asked)
         if len(profile.keywords) > 1:  # a loose word of every keyword: near each facet the person typed
             hits |= chunk.coverage[asked] >= _EVERY
+        if floor.share:
+            floor = floor._replace(whole=chunk.anchors.whole_of(asked))
         return _top_anchored(scores, limit, floor, hits, list(authors), corpus.params.unanchored), authors
     return _top(scores, limit, floor), authors
 
@@ -409,10 +419,12 @@ _EVERY = 1 - 1e-6  # a coverage of every keyword, as a sum of shares 1 / keyword
 
 
 class _Floor(NamedTuple):
-    """What a result must score: above `least`, and at least `share` of the profile's best."""
+    """What a result must score: above `least`, and at least `share` of the profile's best or, for
+    a keyword it says whole, of that keyword's best (`whole`: `querying.whole_keywords`, or None)."""
 
     least: float
     share: float
+    whole: np.ndarray | None = None
 
 
 def _smooth_stage(corpus: _Corpus, chunk: _Chunk, row: int, hidden: list[int], limit: int) -> None:
@@ -615,16 +627,19 @@ def _containing(vectorizer, docs_by_column: sp.csc_matrix, phrase: str) -> np.nd
 
 def _top(scores: np.ndarray, k: int, floor: _Floor) -> list[int]:
     """Indices of the k highest scores above max(floor.least, 0) and at least `floor.share` of the
-    best, best first (ties by position)."""
+    best or of a whole keyword's best (`floor.whole`), best first (ties by position)."""
     k = min(k, scores.shape[0])
     if k <= 0:
         return []
     candidates = np.argpartition(-scores, k - 1)[:k]
     candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
     least = max(floor.least, 0.0)
-    if floor.share and np.isfinite(scores[candidates[0]]):
-        least = max(least, np.nextafter(floor.share * float(scores[candidates[0]]), -np.inf))
-    return [int(i) for i in candidates if scores[i] > least]
+    kept = [int(i) for i in candidates if scores[i] > least]
+    if not (floor.share and kept and np.isfinite(scores[kept[0]])):
+        return kept
+    share = np.nextafter(floor.share * float(scores[kept[0]]), -np.inf)
+    whole = floor.whole if floor.whole is not None else np.zeros(scores.shape[0], dtype=np.float32)
+    return [i for i in kept if scores[i] > share or whole[i] >= floor.share]
 
 
 def _display_author(listing: Listing, wanted: str) -> str:
