@@ -1,6 +1,6 @@
 """How often the top of a profile's ranking is what its owner wanted: `bot rank` beside the anchors.
 
-    python benchmarks/relevance.py [--corpus cs2016|2007] [--seeds 3]
+    python benchmarks/relevance.py [--corpus cs2016|2007] [--seeds 3] [--ablate | --digest]
 
 Two corpora (benchmarks/data/README.md). `cs2016`, the default: 1,000 real arXiv cs records
 (benchmarks/make_data.py); a paper is relevant to a category's profile when arXiv lists it in that
@@ -49,6 +49,10 @@ With `--ablate`, only the bot runs, once with every stage and once without each 
 and the change each stage makes. Profiles are ranked together in one call per round there, and the
 reasons are left out: they change no order.
 
+With `--digest`, only the bot runs, on the keywords and examples forms: beside the full ranking's
+P@10, P@20 and MAP, each digest as `bot digest` cuts it (the default top and min_score of
+`[digest]`): its mean size, precision and relevant papers, which a ranking's P@10 does not show.
+
 Prints mean P@10, P@20 and average precision over categories for each form and method, and each
 anchor's P@10 gap to the bot with a 95% bootstrap interval over categories (paired: the same
 categories resampled for both), so a gap smaller than the noise of 20 categories reads as such.
@@ -76,6 +80,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bot.config import DigestConfig  # noqa: E402
 from bot.models import Listing, Profile  # noqa: E402
 from bot.rank import rank  # noqa: E402
 from bot.rank.params import PARAMS, STAGES, RankParams  # noqa: E402
@@ -398,6 +403,41 @@ def ablate(corpus: str, seeds: int) -> None:
     print("(rows of a stage: the points it adds, all stages minus without it)")
 
 
+def digest_metrics(listings: list[Listing], cases: list[Case], params: RankParams) -> list[np.ndarray]:
+    """Each keywords or examples case's digest as `bot digest` cuts it (the default top and
+    min_score): its size, its precision (1 when empty: it showed nothing wrong) and the relevant
+    papers it holds."""
+    named = [replace(c.profile, name=f"{n}:{c.profile.name}") for n, c in enumerate(cases)]
+    skip = {p.name: c.hidden for p, c in zip(named, cases, strict=True)}
+    top, floor = DigestConfig().top, DigestConfig().min_score
+    ranked = rank(listings, named, top=top, min_score=floor, skip=skip, params=params, reasons=False)
+    out = []
+    for case, (_, results) in zip(cases, ranked, strict=True):
+        hits = sum(r.listing_id in case.relevant for r in results)
+        out.append(np.array([len(results), hits / len(results) if results else 1.0, hits]))
+    return out
+
+
+def digest_report(corpus: str, seeds: int) -> None:
+    """Prints, per form, the full ranking's P@10, P@20 and MAP beside the digest's mean size,
+    precision and relevant papers after the cut (`digest_metrics`)."""
+    data, keyword_files = CORPORA[corpus]
+    listings, by_category_ids = load(data)
+    keyword_sets = [tomllib.loads(path.read_text(encoding="utf-8"))["categories"] for path in keyword_files]
+    cases = [c for c in make_cases(by_category_ids, keyword_sets, seeds) if c.form != "ratings"]
+    full = ablation_metrics(listings, cases, PARAMS)
+    cut = digest_metrics(listings, cases, PARAMS)
+    print(f"\n{corpus}: {len(listings)} papers, {len(cases)} cases; digest: top {DigestConfig().top}, ", end="")
+    print(f"min_score {DigestConfig().min_score}")
+    print(f"{'form':<10} |  P@10  P@20   MAP | digest: size  precision  relevant")
+    for form in ("keywords", "examples"):
+        rows = [n for n, c in enumerate(cases) if c.form == form]
+        p10, p20, ap = np.mean([full[n] for n in rows], axis=0)
+        size, precision, hits = np.mean([cut[n] for n in rows], axis=0)
+        digest = f"{size:4.1f}      {precision:5.3f}      {hits:4.1f}"
+        print(f"{form:<10} | {p10:5.3f} {p20:5.3f} {ap:5.3f} |         {digest}")
+
+
 def complexity() -> None:
     """radon's report of the ranker's functions of cyclomatic complexity 11 or more (grade C and worse)."""
     try:
@@ -425,7 +465,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="random draws of the 5 example papers")
     parser.add_argument("--per-category", action="store_true", help="also print P@10 per category")
     parser.add_argument("--ablate", action="store_true", help="the bot with and without each stage, no anchors")
+    parser.add_argument("--digest", action="store_true", help="the bot's digests after the cut, no anchors")
     args = parser.parse_args()
+    if args.digest:
+        for corpus in [args.corpus] if args.corpus else list(CORPORA):
+            digest_report(corpus, args.seeds)
+        return
     if args.ablate:
         for corpus in [args.corpus] if args.corpus else list(CORPORA):
             ablate(corpus, args.seeds)

@@ -103,8 +103,8 @@ def test_an_acronym_matches_its_plural_as_snowball_alone_would_not():
 def test_every_seed_paper_that_names_llms_is_found_by_llm(seed_listings):
     naming = {i.id for i in seed_listings if re.search(r"\bLLMs?\b", f"{i.title} {i.abstract}")}
     assert len(naming) >= 10
-    results = next(rank(seed_listings, [Profile(name="p", keywords=["LLM"])], top=40, min_score=0.05))[1]
-    assert naming <= {r.listing_id for r in results}
+    results = next(rank(seed_listings, [Profile(name="p", keywords=["LLM"])], top=40))[1]
+    assert naming <= {r.listing_id for r in results if r.score > 0.05}  # all matched, not only loose words
 
 
 def test_why_shows_an_acronym_as_typed():

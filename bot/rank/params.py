@@ -53,6 +53,10 @@ class RankParams:
     level_of: int = 10  # a rated profile's best this many score on average its keywords' best BM25 shares
     # Shared stages.
     author_bonus: float = 0.3  # added per favourite author on the paper: as much as a good keyword match
+    # A share of the best: a digest (with a min_score) keeps listings scoring this much of its best or more
+    # or saying a keyword whole this much as strongly as its best listing does, and a liked paper is a
+    # result's reason where their cosine is this much of its best with any listing.
+    relative: float = 0.5
     # Bounds: memory and time, not relevance.
     chunk: int = 256  # at most this many profiles scored at once
     cells: int = 2_560_000  # and at most this many profile × listing scores held at once (~10 MB of float32)

@@ -7,7 +7,7 @@ Each function works on one matrix per group of profiles, as `ranker` hands them 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from itertools import chain
 from typing import NamedTuple
 
@@ -18,7 +18,7 @@ from sklearn.preprocessing import normalize
 from bot.models import Profile
 from bot.rank.params import RankParams
 from bot.rank.topics import topic_product
-from bot.rank.vectors import ProfileParts
+from bot.rank.vectors import ProfileParts, derived, words
 
 # How `coverage` tells a keyword's loose terms from its others in one product: not tuning.
 LOOSE_MARK, STRONG_MARK = 1e-6, 1e-4
@@ -49,6 +49,7 @@ class Anchors(NamedTuple):
     found: sp.csr_matrix  # keywords × listings: only the pattern (indptr, indices) is read
     strong: np.ndarray  # for each entry of `found`: the keyword is there by more than a loose word
     first: np.ndarray  # the rows of `found` of the i-th profile asked: first[i] to first[i + 1]
+    whole: sp.csr_matrix  # keywords × listings: a whole keyword's share of its best (`whole_keywords`)
 
     def of(self, i: int) -> np.ndarray:
         """A mask over the listings: those with a keyword of the i-th profile asked for."""
@@ -57,13 +58,25 @@ class Anchors(NamedTuple):
         out[self.found.indices[lo:hi][self.strong[lo:hi]]] = True
         return out
 
+    def whole_of(self, i: int) -> np.ndarray:
+        """Over the listings: the most any keyword of the i-th profile asked for, said whole, has of its best."""
+        return self.whole[self.first[i] : self.first[i + 1]].max(axis=0).toarray().ravel()
+
 
 def coverage(
-    parts: ProfileParts, rows: np.ndarray, matches_t: sp.csr_matrix, loose: sp.csr_matrix
-) -> tuple[np.ndarray, Anchors]:
+    parts: ProfileParts,
+    rows: np.ndarray,
+    matches_t: sp.csr_matrix,
+    loose: sp.csr_matrix,
+    word_terms: np.ndarray,
+    derived: Derived | None = None,
+) -> tuple[np.ndarray, np.ndarray, Anchors]:
     """For the profiles of `rows` (a mask): the share of their keywords each listing has (any of a
-    keyword's words counts it in), and which listings have one by more than its `loose` terms
-    (`loose_terms`), which `ranker._top_anchored` keeps. That is read per profile, only for those held
+    keyword's words counts it in), that share without the keywords it has only by another word of
+    a `derived` typed word's stem, and which listings have one by more than its `loose` terms
+    (`loose_terms`) or, for a typed word `derived` from its stem, by another word of that stem
+    (`Derived`), which `ranker._top_anchored` keeps, and which have a keyword whole (`whole_keywords`;
+    `word_terms`: a mask of the terms that are words). That is read per profile, only for those held
     to their keywords: a mask of every profile's would cost a second product (4% of the time of
     ranking 10,000 keyword profiles)."""
     owners = parts.owners[rows]
@@ -74,27 +87,137 @@ def coverage(
     # listing stays under STRONG_MARK unless the listing has another of its terms, whose BM25 weight
     # is at least 1 / (1 + K1 (1 - B + B length / mean length)): above STRONG_MARK for any listing
     # under 10,000 times the mean length.
-    found = ((parts.each_keyword - (1 - LOOSE_MARK) * loose)[mine] @ matches_t).tocsr()
+    marks = parts.each_keyword - (1 - LOOSE_MARK) * loose
+    if derived is not None:  # the stem of a derived typed word counts only where the listing says the word
+        marks = marks - marks.multiply(derived.stems)
+    found = marks[mine] @ matches_t
+    if derived is not None:
+        found = found + derived.typed[mine] @ derived.said_t
+    found = found.tocsr()
+    found.eliminate_zeros()
     strong = found.data > STRONG_MARK
     found.data[:] = 1
-    return (owners[:, mine] @ found).toarray(), Anchors(found, strong, owners.indptr)
+    shares = (owners[:, mine] @ found).toarray()
+    anchors = Anchors(found, strong, owners.indptr, whole_keywords(parts, mine, matches_t, word_terms, derived))
+    if derived is None:
+        return shares, shares, anchors
+    # The coordination still counts another word of a derived typed word's stem as near that keyword.
+    touched = (found + derived.stems[mine] @ matches_t).tocsr()
+    touched.data[:] = 1
+    return (owners[:, mine] @ touched).toarray(), shares, anchors
+
+
+def whole_keywords(
+    parts: ProfileParts, mine: np.ndarray, matches_t: sp.csr_matrix, word_terms: np.ndarray, derived: Derived | None
+) -> sp.csr_matrix:
+    """The keywords `mine` × listings: where the listing has every word of the keyword (a typed
+    word `derived` from its stem only where the listing says it), the keyword's BM25 there as a
+    share of its best over the listings. The cut measures a listing by its keyword that it says most
+    strongly against that keyword's own best (`ranker._top`): a paper that says "interpretability"
+    as clearly as any is not cut because another also says "sparse autoencoders" and "circuits"."""
+    each = sp.csr_matrix(parts.each_keyword[mine].multiply(word_terms[np.newaxis, :]))
+    need = np.diff(each.indptr)
+    # Only the rows of these keywords' words: a present/absent copy of all of `matches_t` would
+    # double its memory.
+    terms = np.unique(each.indices)
+    matches_t = matches_t[terms]
+    present_t = matches_t.copy()
+    present_t.data[:] = 1
+    stems = derived.stems[mine][:, terms] if derived is not None else None
+    each = each[:, terms]
+    weights = sp.csr_matrix(each @ matches_t)
+    if stems is not None:
+        each = sp.csr_matrix(each - each.multiply(stems))
+    has = each @ present_t
+    if derived is not None:
+        said = derived.typed[mine].copy()
+        said.data[:] = 1
+        has = has + said @ derived.said_t
+    has = sp.csr_matrix(has)
+    has.data = (has.data >= np.repeat(need, np.diff(has.indptr)) - 0.5).astype(np.float32)
+    strength = sp.csr_matrix(weights.multiply(has))
+    strength.eliminate_zeros()
+    best = strength.max(axis=1).toarray().ravel()
+    strength.data /= np.repeat(np.where(best > 0, best, 1), np.diff(strength.indptr))
+    return strength
+
+
+class Derived(NamedTuple):
+    """Typed words longer than their stem by more than an inflection ("tokenization": "token"). The
+    stemmer joins them with the stem's short words, but a paper that only says "tokens" is not
+    about tokenization, and its reason could only say "tokens" (`why.Wording`): such a word
+    anchors a listing only where the listing says it."""
+
+    stems: sp.csr_matrix  # keywords × terms: 1 on the stem of each such typed word
+    typed: sp.csr_matrix  # keywords × `words`: 1 on each such typed word, LOOSE_MARK where its stem is loose
+    said_t: sp.csr_matrix  # `words` × listings: 1 where the listing says the word (or its plural)
+
+
+def derived_words(keywords: Iterable[str]) -> list[str]:
+    """The typed words of `keywords` longer than their stem by more than an inflection, once each."""
+    return sorted({word for keyword in keywords for s, word in words(keyword) if derived(word, s)})
+
+
+def said_typed(typed: Sequence[str], derived_in: Sequence[Set[str]]) -> sp.csr_matrix:
+    """`Derived.said_t`: which listings say each of the `typed` words, from the words each says
+    derived from a typed stem (`vectors.transform_recording`)."""
+    where = {word: row for row, word in enumerate(typed)}
+    where.update({word + "s": row for row, word in enumerate(typed) if not word.endswith("s")})
+    pairs = {(where[w], listing) for listing, found in enumerate(derived_in) for w in found if w in where}
+    rows, cols = (list(x) for x in zip(*pairs, strict=True)) if pairs else ([], [])
+    ones = np.ones(len(rows), dtype=np.float32)
+    return sp.csr_matrix((ones, (rows, cols)), shape=(len(typed), len(derived_in)), dtype=np.float32)
+
+
+def derived_rows(
+    keywords: Sequence[str], typed: Sequence[str], vocabulary: Mapping[str, int], loose: sp.csr_matrix
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """`Derived.stems` and `Derived.typed` for these keywords, one row each, in order; `typed`: the
+    words `Derived.said_t` has rows for."""
+    where = {word: row for row, word in enumerate(typed)}
+    coo = loose.tocoo()
+    is_loose = set(zip(coo.row.tolist(), coo.col.tolist(), strict=True))  # a set: no sparse lookup per word
+    stems: tuple[list[int], list[int]] = ([], [])
+    words_of: tuple[list[int], list[int]] = ([], [])
+    marks: list[float] = []
+    for row, keyword in enumerate(keywords):
+        for s, word in words(keyword):
+            if derived(word, s) and s in vocabulary and word in where:
+                stems[0].append(row)
+                stems[1].append(vocabulary[s])
+                words_of[0].append(row)
+                words_of[1].append(where[word])
+                marks.append(LOOSE_MARK if (row, vocabulary[s]) in is_loose else 1.0)
+
+    def matrix(pairs: tuple[list[int], list[int]], values: list[float], columns: int) -> sp.csr_matrix:
+        out = sp.coo_matrix((np.array(values, dtype=np.float32), pairs), shape=(len(keywords), columns)).tocsr()
+        out.data = np.minimum(out.data, 1)  # a word typed twice in a keyword is still one
+        return out
+
+    return matrix(stems, [1.0] * len(marks), len(vocabulary)), matrix(words_of, marks, len(typed))
 
 
 def loose_terms(
-    each_keyword: sp.csr_matrix, idf: np.ndarray, phrases: np.ndarray, documents: int, common: float
+    each_keyword: sp.csr_matrix, idf: np.ndarray, names: np.ndarray, documents: int, common: float
 ) -> sp.csr_matrix:
     """`each_keyword` (1 on each term of a keyword) where the term is a loose word of its keyword: a
     word that more than `common` of the listings say, in a keyword with a rarer word ("models" of
-    "diffusion models", "use" of "tool use"; not "diffusion" nor "tool"). A keyword's rarest word,
-    its phrases and a one-word keyword are never loose: "language models" still matches
-    "language", and "transformers" typed alone is not a loose word."""
+    "diffusion models", "use" of "tool use"; not "diffusion" nor "tool"), or a phrase of two such
+    words ("language models" of "byte-level language models"). A keyword's rarest word, its other
+    phrases and a one-word keyword are never loose: "language models" still matches "language",
+    and "transformers" typed alone is not a loose word."""
     each = each_keyword.tocsr()
     owner = np.repeat(np.arange(each.shape[0]), np.diff(each.indptr))
     term_idf = idf[each.indices]
-    word = ~phrases[each.indices]
+    terms = names[each.indices].tolist()
+    word = np.array([" " not in term for term in terms], dtype=bool)
     rarest = np.zeros(each.shape[0], dtype=idf.dtype)
     np.maximum.at(rarest, owner[word], term_idf[word])
     loose = word & (term_idf < common_idf(documents, common)) & (term_idf < rarest[owner])
+    # A phrase is loose when both its words are: found per phrase of the keywords, a few per profile.
+    loose_words = {(o, t) for o, t, is_loose in zip(owner.tolist(), terms, loose.tolist(), strict=True) if is_loose}
+    for at in np.flatnonzero(~word):
+        loose[at] = all((owner[at], part) in loose_words for part in terms[at].split())
     out = each.copy()
     out.data = np.where(loose, out.data, 0).astype(out.dtype)
     out.eliminate_zeros()

@@ -17,7 +17,7 @@ run on every profile, here. Each stage can be switched off (`RankParams.without`
 | votes_in_query | query        | a query's likes join that feedback, its dislikes leave it                       |
 | topics         | all          | latent topics: a query's best few order the rest (`querying.below_the_best`);   |
 |                |              | examples and the learned model match topics beside words (`topics`)             |
-| anchoring      | query        | a listing with only the keywords' common words falls behind                     |
+| anchoring      | query        | a listing with only the keywords' common words falls behind (`_top_anchored`)   |
 | rocchio        | ex., learned | keywords plus liked papers minus disliked ones, as cosines (`learning.blend`)   |
 | learned        | ex., learned | from `learn_after` ratings, one a like: a linear SVM joins (`learning.learned`) |
 | neighbours     | with votes   | the best scores smoothed over each listing's nearest ones (`neighbours`)        |
@@ -25,7 +25,9 @@ run on every profile, here. Each stage can be switched off (`RankParams.without`
 | trend          | shared       | a profile that asks for it lifts listings with many upvotes                     |
 | authors        | shared       | each favourite author on a paper adds `author_bonus`                            |
 | exclude        | shared       | an excluded word or phrase hides a listing                                      |
-| cut            | shared       | the `top` best above `min_score`, never a rated or skipped listing              |
+| cut            | shared       | the `top` best above `min_score` and, with one, `relative` of the best or more, |
+|                |              | or of a whole keyword's best (`querying.whole_keywords`); never a rated or      |
+|                |              | skipped listing (`_top`)                                                        |
 
 Keywords are matched against every term of a listing; papers (liked, disliked, the learned model,
 feedback) against the terms at least two listings share (`vectors.shared_terms`).
@@ -146,7 +148,7 @@ class _Corpus:
         model: TextModel | None,
         params: RankParams,
     ) -> None:
-        self.spelled, self.vectorizer, counts, self.own_words = _vectorize(listings, profiles, model)
+        self.spelled, self.vectorizer, counts, self.own_words, self.derived_in = _vectorize(listings, profiles, model)
         idf = self.vectorizer.idf_
         self.docs, matches = weigh(counts, idf)
         self.related = cosine_vectors(shared_terms(counts), idf)
@@ -156,10 +158,10 @@ class _Corpus:
         self.matches_t = matches.T.tocsr() if params.has("bm25") else self.docs_t
         del counts, matches
         self.listings, self.params = listings, params
+        self.derived_typed = querying.derived_words(k for p in profiles for k in p.keywords)
         self.names = self.vectorizer.get_feature_names_out()
         self.fitted_on = model.documents if model is not None else len(listings)
         self.common = common_words(idf, self.names, self.fitted_on, params.common)
-        self.phrases = np.array([" " in term for term in self.names.tolist()], dtype=bool)
         self.index = {item.id: i for i, item in enumerate(listings)}
         self.by_author = _by_author(listings)
         self.docs_by_column = self.docs.tocsc() if any(p.exclude for p in profiles) else None
@@ -175,6 +177,16 @@ class _Corpus:
         return self.__dict__.get("topics")
 
     @cached_property
+    def word_terms(self) -> np.ndarray:
+        """A mask of the vocabulary's terms that are words, not phrases."""
+        return np.array([" " not in term for term in self.names.tolist()], dtype=bool)
+
+    @cached_property
+    def said_typed_t(self) -> sp.csr_matrix:
+        """Which listings say each typed word derived from its stem (`querying.Derived`), on first use."""
+        return querying.said_typed(self.derived_typed, self.derived_in)
+
+    @cached_property
     def neighbours(self) -> Neighbours:
         """Each listing's nearest listings, found when a profile with votes first asks."""
         return Neighbours(self.related, self.related_t, self.params.cells, self.params.neighbours)
@@ -185,9 +197,9 @@ class _Corpus:
 
 def _vectorize(
     listings: Sequence[Listing], profiles: Sequence[Profile], model: TextModel | None
-) -> tuple[dict[str, str], TfidfVectorizer, sp.csr_matrix, list[dict[str, str]]]:
-    """The acronyms' long forms, the vectorizer, the listings' term counts and the words each
-    listing says a typed stem in (`vectors.transform_recording`)."""
+) -> tuple[dict[str, str], TfidfVectorizer, sp.csr_matrix, list[dict[str, str]], list[frozenset[str]]]:
+    """The acronyms' long forms, the vectorizer, the listings' term counts, the words each listing
+    says a typed stem in and the typed stems it says in a derived word (`vectors.transform_recording`)."""
     texts = [document(item) for item in listings]
     # Acronyms typed as keywords also match their long form, as these listings define it.
     spelled = long_forms((k for p in profiles for k in p.keywords if is_acronym(k)), texts)
@@ -233,6 +245,9 @@ class _Chunk:
     queries: sp.csr_matrix  # what each profile's reasons are read from (`why.matched_terms`)
     typed_shares: np.ndarray | None = None  # rated profiles' keywords' BM25 shares (`learning.on_keyword_scale`)
     anchors: querying.Anchors | None = None  # which listings have a query's keywords (`_top_anchored`)
+    coverage: np.ndarray | None = (
+        None  # asked profiles × listings: the share of its keywords each has (`querying.coverage`)
+    )
 
     def of(self, *kinds: Kind) -> np.ndarray:
         """A mask of the profiles of these kinds."""
@@ -286,10 +301,17 @@ def _coordination_stage(corpus: _Corpus, chunk: _Chunk) -> np.ndarray | float:
     """Finds which listings have each query's keywords (for anchoring) and, unless switched off,
     the coordination factor of each asked profile's scores."""
     loose = querying.loose_terms(
-        chunk.parts.each_keyword, corpus.vectorizer.idf_, corpus.phrases, corpus.fitted_on, corpus.params.common
+        chunk.parts.each_keyword, corpus.vectorizer.idf_, corpus.names, corpus.fitted_on, corpus.params.common
     )
-    coverage, chunk.anchors = querying.coverage(chunk.parts, chunk.asked, corpus.matches_t, loose)
-    return querying.coordination(coverage, corpus.params.coordination) if corpus.params.has("coordination") else 1.0
+    derived = None
+    if corpus.derived_typed:
+        keywords = [k for p in chunk.profiles for k in p.keywords]
+        stems, typed = querying.derived_rows(keywords, corpus.derived_typed, corpus.vectorizer.vocabulary_, loose)
+        derived = querying.Derived(stems, typed, corpus.said_typed_t) if stems.nnz else None
+    near, chunk.coverage, chunk.anchors = querying.coverage(
+        chunk.parts, chunk.asked, corpus.matches_t, loose, corpus.word_terms, derived
+    )
+    return querying.coordination(near, corpus.params.coordination) if corpus.params.has("coordination") else 1.0
 
 
 def _feedback_stage(
@@ -379,12 +401,30 @@ def _finish(corpus: _Corpus, chunk: _Chunk, row: int, cut: _Cut) -> tuple[list[i
     authors = _authors_stage(corpus, profile, scores)
     _exclude_stage(corpus, profile, scores)
     scores[hidden] = -np.inf
-    floor = cut.floor(profile.name)
+    # A floor asks for a digest, cut relative to the best too; none asks for the whole ranking.
+    floor = _Floor(cut.floor(profile.name), corpus.params.relative if cut.floor(profile.name) > 0 else 0.0)
     # Keyword queries without a liked paper (which asks for papers like it, in any words).
     if chunk.kinds[row] is Kind.QUERY and not chunk.parts.likes[row].nnz and corpus.params.has("anchoring"):
-        hits = chunk.anchors.of(int(chunk.asked[:row].sum()))
+        asked = int(chunk.asked[:row].sum())
+        hits = chunk.anchors.of(asked)
+        if len(profile.keywords) > 1:  # a loose word of every keyword: near each facet the person typed
+            hits |= chunk.coverage[asked] >= _EVERY
+        if floor.share:
+            floor = floor._replace(whole=chunk.anchors.whole_of(asked))
         return _top_anchored(scores, limit, floor, hits, list(authors), corpus.params.unanchored), authors
     return _top(scores, limit, floor), authors
+
+
+_EVERY = 1 - 1e-6  # a coverage of every keyword, as a sum of shares 1 / keywords
+
+
+class _Floor(NamedTuple):
+    """What a result must score: above `least`, and at least `share` of the profile's best or, for
+    a keyword it says whole, of that keyword's best (`whole`: `querying.whole_keywords`, or None)."""
+
+    least: float
+    share: float
+    whole: np.ndarray | None = None
 
 
 def _smooth_stage(corpus: _Corpus, chunk: _Chunk, row: int, hidden: list[int], limit: int) -> None:
@@ -437,17 +477,28 @@ def _results(
         yield profile, _ranked(corpus, profile, chunk.scores[row], best, next(by_profile), similarity, authors)
 
 
-def _liked_similarity(corpus: _Corpus, chunk: _Chunk, row: int, best: list[int]) -> np.ndarray | None:
-    """Each liked paper's similarity to each result, as the profile was ranked (by words, and by
-    topic too unless it learned a model), in one product; None without a liked paper here."""
-    liked = corpus.known(chunk.profiles[row].likes)
+def _liked_similarity(
+    corpus: _Corpus, chunk: _Chunk, row: int, best: list[int]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each liked paper's likeness to each result, twice: its word cosine, 0 where under `relative`
+    of its cosine to the listing most like it (the others rated aside); and as the profile was
+    ranked (by words, and by topic too unless it learned a model). None without a liked paper here.
+
+    Latent topics rank, but every paper of one field shares them: a liked paper named beside every
+    result explains none. A result names it when it is among the papers most like it in words, or
+    when nothing else explains the result."""
+    profile = chunk.profiles[row]
+    liked = corpus.known(profile.likes)
     if not liked or not best:
         return None
-    similarity = (corpus.related[liked] @ corpus.related_t[:, best]).toarray()
+    near = (corpus.related[liked] @ corpus.related_t).toarray()
+    near[:, corpus.known([*profile.likes, *profile.dislikes])] = 0
+    as_ranked = near[:, best]
+    similarity = np.where(as_ranked < corpus.params.relative * near.max(axis=1, keepdims=True), 0, as_ranked)
     places = corpus.fitted_topics()
     if places is not None and chunk.kinds[row] is not Kind.LEARNED:
-        similarity += topic_product(places[liked], places[best].T)
-    return similarity
+        as_ranked = as_ranked + topic_product(places[liked], places[best].T)
+    return similarity, as_ranked
 
 
 def _ranked(
@@ -456,7 +507,7 @@ def _ranked(
     scores: np.ndarray,
     best: list[int],
     terms: list[list[str]],
-    similarity: np.ndarray | None,
+    similarity: tuple[np.ndarray, np.ndarray] | None,
     authors: dict[int, list[str]],
 ) -> list[RankedListing]:
     listings = corpus.listings
@@ -467,9 +518,10 @@ def _ranked(
     for position, doc in enumerate(best):
         why = explain(
             said.phrases(terms[position], listings[doc], corpus.own_words[doc]),
-            liked_similarity=similarity[:, position] if similarity is not None else None,
+            liked_similarity=similarity[0][:, position] if similarity is not None else None,
             liked_titles=liked_titles,
             matched_authors=authors.get(doc),
+            liked_as_ranked=similarity[1][:, position] if similarity is not None else None,
         )
         if trending and listings[doc].upvotes:
             why += (f"trending: {listings[doc].upvotes} upvotes",)
@@ -516,7 +568,7 @@ def common_words(idf: np.ndarray, names: np.ndarray, documents: int, common: flo
 
 
 def _top_anchored(
-    scores: np.ndarray, k: int, floor: float, hits: np.ndarray, authors: Sequence[int], unanchored: float
+    scores: np.ndarray, k: int, floor: _Floor, hits: np.ndarray, authors: Sequence[int], unanchored: float
 ) -> list[int]:
     """`_top` for a keyword profile: first its listings with one of its keywords by more than a
     loose word (`hits`, a mask: `querying.coverage`) or by a favourite author; the others' `scores` (in
@@ -527,7 +579,11 @@ def _top_anchored(
     (`querying.below_the_best`) and could score it as high as a real match. The ranker still counts
     those words (a paper that has "diffusion" and "models" is nearer than one with "diffusion"
     alone), but a listing with nothing more falls behind the listings that have a keyword (all but
-    the faintest matches), and the default `min_score` leaves it out of a digest. Listings found
+    the faintest matches), and the default `min_score` leaves it out of a digest. So does a typed
+    word longer than its stem where the paper says only another word of that stem (`querying.Derived`).
+    A listing with a loose word of every keyword of a profile with several is anchored: it is near
+    each facet the person typed ("embeddings" and "retrieval" of "sentence embeddings, dense
+    retrieval"). Listings found
     only by pseudo-relevance feedback, with none of the typed words, go the same way. A profile
     that liked a paper is not held to its keywords: it asked for papers like that one, in whatever
     words ("More like this").
@@ -569,14 +625,21 @@ def _containing(vectorizer, docs_by_column: sp.csc_matrix, phrase: str) -> np.nd
     return hit
 
 
-def _top(scores: np.ndarray, k: int, floor: float) -> list[int]:
-    """Indices of the k highest scores above max(floor, 0), best first (ties by position)."""
+def _top(scores: np.ndarray, k: int, floor: _Floor) -> list[int]:
+    """Indices of the k highest scores above max(floor.least, 0) and at least `floor.share` of the
+    best or of a whole keyword's best (`floor.whole`), best first (ties by position)."""
     k = min(k, scores.shape[0])
     if k <= 0:
         return []
     candidates = np.argpartition(-scores, k - 1)[:k]
     candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
-    return [int(i) for i in candidates if scores[i] > max(floor, 0.0)]
+    least = max(floor.least, 0.0)
+    kept = [int(i) for i in candidates if scores[i] > least]
+    if not (floor.share and kept and np.isfinite(scores[kept[0]])):
+        return kept
+    share = np.nextafter(floor.share * float(scores[kept[0]]), -np.inf)
+    whole = floor.whole if floor.whole is not None else np.zeros(scores.shape[0], dtype=np.float32)
+    return [i for i in kept if scores[i] > share or whole[i] >= floor.share]
 
 
 def _display_author(listing: Listing, wanted: str) -> str:

@@ -141,6 +141,9 @@ class _Derived(dict[str, "tuple[str, str] | None"]):
         return found
 
 
+_NO_WORDS: frozenset[str] = frozenset()
+
+
 class _Recording(Analyzer):
     """`Analyzer` that also keeps, for each text it reads, `own_words` of the `wanted` stems."""
 
@@ -148,6 +151,7 @@ class _Recording(Analyzer):
         super().__init__()
         self.derived = _Derived(wanted)
         self.found: list[dict[str, str]] = []
+        self.derived_in: list[frozenset[str]] = []  # each text's words derived from a wanted stem
 
     def __call__(self, text: str) -> list[str]:
         tokens = _tokens(text)
@@ -155,6 +159,7 @@ class _Recording(Analyzer):
         longer = list(filter(None, map(self.derived.__getitem__, tokens)))
         short = set(map(self.derived.short.__getitem__, tokens)) if longer else set()
         self.found.append(own_words(longer, short) if longer else {})
+        self.derived_in.append(frozenset(w for _, w in longer) if longer else _NO_WORDS)
         return _terms(_stems(tokens))
 
 
@@ -175,11 +180,12 @@ def own_words(longer: Iterable[tuple[str, str]], short: Set[str]) -> dict[str, s
 
 def transform_recording(
     vectorizer: TfidfVectorizer, texts: Sequence[str], wanted: Set[str], *, fit: bool = False
-) -> tuple[sp.csr_matrix, list[dict[str, str]]]:
-    """`vectorizer.transform(texts)` (or `fit_transform`), and `own_words` of the `wanted` stems for
-    each text, found in the same pass over its words (reading the results' texts again for their
-    reasons cost 5 to 10% of the time of ranking 10,000 profiles; this pass, about 2%). A saved
-    vectorizer is left as it was; one fitted here keeps the plain `Analyzer`."""
+) -> tuple[sp.csr_matrix, list[dict[str, str]], list[frozenset[str]]]:
+    """`vectorizer.transform(texts)` (or `fit_transform`), `own_words` of the `wanted` stems for
+    each text and its words `derived` from them, found in the same pass over its words (reading the
+    results' texts again for their reasons cost 5 to 10% of the time of ranking 10,000 profiles;
+    this pass, about 2%). A saved vectorizer is left as it was; one fitted here keeps the plain
+    `Analyzer`."""
     recording = _Recording(wanted)
     reader = vectorizer if fit else copy.copy(vectorizer)  # a saved model is never changed
     reader.analyzer = recording
@@ -187,7 +193,7 @@ def transform_recording(
         counts = reader.fit_transform(texts) if fit else reader.transform(texts)
     finally:
         reader.analyzer = Analyzer()
-    return counts, recording.found
+    return counts, recording.found, recording.derived_in
 
 
 def surface_forms(texts: Iterable[str]) -> dict[str, str]:

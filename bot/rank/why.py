@@ -39,17 +39,21 @@ def explain(
     liked_similarity: np.ndarray | None = None,
     liked_titles: Sequence[str] = (),
     matched_authors: Sequence[str] | None = None,
+    liked_as_ranked: np.ndarray | None = None,
 ) -> tuple[str, ...]:
     """The reasons for one result: its authors the profile follows, its `matched_terms` in words
     (`worded`, as `Wording.phrases` gives them) and the liked paper it most resembles
-    (`liked_similarity[j]` is its cosine to the profile's j-th liked paper)."""
+    (`liked_similarity[j]` is its likeness to the profile's j-th liked paper, 0 where too faint to
+    name: `ranker._liked_similarity`). When nothing else explains it, the liked paper it is most
+    like as it was ranked (`liked_as_ranked`, by topics too) is its reason."""
     if not matched_authors and liked_similarity is None:  # a keyword profile's: most results
         return tuple(dict.fromkeys(worded))
     reasons = [f"author: {name}" for name in matched_authors or []]
     reasons += dict.fromkeys(worded)  # two stems may read alike: once each
-    if liked_similarity is not None and liked_similarity.size and liked_titles:
-        best = int(np.argmax(liked_similarity))
-        if liked_similarity[best] >= MIN_LIKE_SIMILARITY:
+    likeness = liked_as_ranked if not reasons and liked_as_ranked is not None else liked_similarity
+    if likeness is not None and likeness.size and liked_titles:
+        best = int(np.argmax(likeness))
+        if likeness[best] >= MIN_LIKE_SIMILARITY:
             title = liked_titles[best]
             reasons.append("like: " + cut(title, _TITLE_CHARS))
     return tuple(reasons)
@@ -145,6 +149,7 @@ class Wording:
                 if sum(ch.isupper() for ch in keyword[a:b]) >= 2:
                     self.typed[s] = keyword[a:b]
         self.stems = [[s for s, _ in found] for found in said]
+        self.loose = _loose_words(self.stems, common)
         # Each term's first place in the keywords: (keyword, first word, last word).
         self.first: dict[str, tuple[int, int, int]] = {}
         for k, stems in enumerate(self.stems):
@@ -184,7 +189,8 @@ class Wording:
         apart: list[str] = []  # what explains little: reasons only if nothing else is
         for span in self._spans(terms):
             if span.keyword is not None and span.lo < span.hi:
-                out.extend(self._span(span.keyword, span, listing, own))
+                loose = all((span.keyword, s) in self.loose for s in self.stems[span.keyword][span.lo : span.hi + 1])
+                (apart if loose else out).extend(self._span(span.keyword, span, listing, own))
             elif len(span.stems) > 2 and (quoted := self._quote(listing, span.stems)):
                 out.append(quoted)  # the listing's phrase, as it writes it
             else:
@@ -212,7 +218,10 @@ class Wording:
         """A span's terms read one by one: to `out` what explains, to `apart` what explains little."""
         for term in span.terms:
             if " " not in term:
-                explains = span.keyword is not None or term not in self.common  # typed, or said by few
+                if span.keyword is None:
+                    explains = term not in self.common  # said by few
+                else:  # a typed word, not a loose one, said as typed ("tokens" is not "tokenization")
+                    explains = (span.keyword, term) not in self.loose and self._said_as_typed(term, listing)
                 (out if explains else apart).append(self.words(term, listing, own))
             elif quoted := self._quote(listing, term.split()):
                 out.append(quoted)
@@ -271,6 +280,14 @@ class Wording:
                 return readable(term, instead, self.typed) if instead else text
         return readable(term, self._forms(listing), self.typed)
 
+    def _said_as_typed(self, term: str, listing: Listing) -> bool:
+        """Whether the listing says a typed word longer than its stem by more than an inflection
+        where it has that stem: else its word is another ("tokens" for "tokenization")."""
+        typed = self.typed.get(term)
+        if typed is None or len(typed) <= len(term) + INFLECTION:
+            return True
+        return typed.lower() in self._lowered(listing)
+
     def _as_typed(self, term: str) -> tuple[str, list[str]] | None:
         """A term all of whose words were typed: as typed, and its typed words longer than an
         inflection on their stem (shown only where the listing has them); else None."""
@@ -296,6 +313,12 @@ class Wording:
     def _forms(self, listing: Listing) -> dict[str, str]:
         self.looked = True
         return _forms(listing)
+
+
+def _loose_words(stems: Sequence[Sequence[str]], common: Set[str]) -> set[tuple[int, str]]:
+    """(keyword, stem) for each keyword's loose words, as `querying.loose_terms` finds them: common,
+    beside a word of that keyword that is not."""
+    return {(k, s) for k, said in enumerate(stems) if set(said) - common for s in said if s in common}
 
 
 @dataclass
